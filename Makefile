@@ -1,0 +1,47 @@
+# sscard — `make help` lists the targets.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+# The stamp changes whenever a requirements file or pyproject.toml does, so `make` reinstalls
+# exactly when the pins move and never otherwise.
+STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-nodeps.txt pyproject.toml | sha256sum | cut -c1-16)
+
+.PHONY: help install run migrate seed test test-fast lint bench clean
+
+help: ## show this list
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+$(STAMP):
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -r requirements-nodeps.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
+	@rm -f $(VENV)/.installed-*
+	@touch $@
+
+install: $(STAMP) ## create .venv and install the pinned dependencies (only when they changed)
+
+migrate: install ## bring every service's database to the newest schema
+	$(BIN)/sscardctl migrate
+
+run: migrate ## start every service, worker, relay and simulator in the foreground (Ctrl-C stops all)
+	@rm -rf var/metrics
+	@$(BIN)/python -m shared.process --print-endpoints
+	PATH=$(CURDIR)/$(BIN):$$PATH exec $(BIN)/honcho --procfile deploy/Procfile --app-root . start
+
+test: install ## run the whole test suite against the real RabbitMQ and PostgreSQL
+	$(BIN)/python -m pytest
+
+lint: install ## ruff over the whole tree
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+bench: install ## benchmarks, each beside its baseline measured in the same run
+	$(BIN)/python -m tests.bench
+
+clean: ## remove local state (databases, keys, uploads) under var/
+	rm -rf var/

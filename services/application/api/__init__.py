@@ -1,0 +1,3 @@
+"""The application service's HTTP resources, one blueprint each."""
+
+BLUEPRINTS: list = []

@@ -1,0 +1,11 @@
+"""Settings of the application service."""
+
+from __future__ import annotations
+
+from shared.config import Settings, load_settings
+
+SERVICE = "application"
+
+
+def load(environ: dict[str, str] | None = None) -> Settings:
+    return load_settings(SERVICE, environ)

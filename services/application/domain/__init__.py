@@ -1,0 +1,1 @@
+"""The application service's business rules, in plain Python."""

@@ -1,0 +1,3 @@
+"""The notification service: tells citizens about every step on their channels and delivers signed
+webhooks to integrators.
+"""

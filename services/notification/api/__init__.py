@@ -1,0 +1,3 @@
+"""The notification service's HTTP resources, one blueprint each."""
+
+BLUEPRINTS: list = []

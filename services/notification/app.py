@@ -1,0 +1,21 @@
+"""The notification service's web application."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from services.notification import __doc__ as package_doc
+from services.notification import config, models
+from services.notification.api import BLUEPRINTS
+from shared.config import Settings
+from shared.web.app import create_service_app
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    return create_service_app(
+        settings or config.load(),
+        models.metadata,
+        title="sscard notification",
+        description=package_doc,
+        blueprints=BLUEPRINTS,
+    )

@@ -1,0 +1,3 @@
+"""The bank printing service's HTTP resources, one blueprint each."""
+
+BLUEPRINTS: list = []

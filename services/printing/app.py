@@ -1,0 +1,21 @@
+"""The bank printing service's web application."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from services.printing import __doc__ as package_doc
+from services.printing import config, models
+from services.printing.api import BLUEPRINTS
+from shared.config import Settings
+from shared.web.app import create_service_app
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    return create_service_app(
+        settings or config.load(),
+        models.metadata,
+        title="sscard printing",
+        description=package_doc,
+        blueprints=BLUEPRINTS,
+    )

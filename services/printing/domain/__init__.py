@@ -1,0 +1,1 @@
+"""The bank printing service's business rules, in plain Python."""

@@ -1,0 +1,3 @@
+"""The registration service: real-name citizen accounts, staff accounts and the access tokens every
+other service trusts.
+"""

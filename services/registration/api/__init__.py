@@ -1,0 +1,3 @@
+"""The registration service's HTTP resources, one blueprint each."""
+
+BLUEPRINTS: list = []

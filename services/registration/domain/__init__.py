@@ -1,0 +1,1 @@
+"""The registration service's business rules, in plain Python."""

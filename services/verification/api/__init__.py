@@ -1,0 +1,3 @@
+"""The verification service's HTTP resources, one blueprint each."""
+
+BLUEPRINTS: list = []

@@ -1,0 +1,1 @@
+"""The verification service's business rules, in plain Python."""

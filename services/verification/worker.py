@@ -1,0 +1,21 @@
+"""The verification service's consumer process."""
+
+from __future__ import annotations
+
+from services.verification import config, models
+from services.verification.handlers import HANDLERS
+from shared.logs import configure_logging
+from shared.messaging.consumer import run_worker
+from shared.uow import Database
+
+
+def main() -> None:
+    settings = config.load()
+    configure_logging(
+        f"{settings.service}-worker", level=settings.log_level, json_lines=settings.log_json
+    )
+    run_worker(settings, Database(settings.database_url, models.metadata, pool_size=2), HANDLERS)
+
+
+if __name__ == "__main__":
+    main()

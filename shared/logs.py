@@ -1,0 +1,129 @@
+"""JSON logs that carry the service, the request, the correlation and the event being handled,
+and never a full resident ID number."""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import logging
+import re
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+from shared.pii import mask_id_number
+
+_context: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
+    "sscard_log_context", default=None
+)
+
+
+def current_log_context() -> dict[str, str]:
+    return _context.get() or {}
+
+
+# 18 characters: 17 digits and a digit or X check character, not inside a longer number or a
+# UUID. Masking a log line that merely looks like an ID number costs nothing; leaking one does.
+ID_NUMBER_PATTERN = re.compile(r"(?<![0-9A-Za-z-])(\d{17}[\dXx])(?![0-9A-Za-z-])")
+
+
+def mask_id_numbers(text: str) -> str:
+    return ID_NUMBER_PATTERN.sub(lambda m: mask_id_number(m.group(1)), text)
+
+
+@contextmanager
+def log_context(**values: str | None) -> Iterator[None]:
+    """Adds fields (request_id, correlation_id, event_id, …) to every log line inside."""
+    merged = {**current_log_context(), **{k: v for k, v in values.items() if v}}
+    token = _context.set(merged)
+    try:
+        yield
+    finally:
+        _context.reset(token)
+
+
+def bind_log_context(**values: str | None) -> None:
+    """Like `log_context` for code that cannot wrap a block (a Flask request)."""
+    _context.set({**current_log_context(), **{k: v for k, v in values.items() if v}})
+
+
+def clear_log_context() -> None:
+    _context.set({})
+
+
+class PersonalDataFilter(logging.Filter):
+    """Masks every ID number in a record's message, arguments and exception text."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = mask_id_numbers(record.getMessage())
+        record.msg, record.args = message, ()
+        if record.exc_info and not record.exc_text:
+            record.exc_text = logging.Formatter().formatException(record.exc_info)
+        if record.exc_text:
+            record.exc_text = mask_id_numbers(record.exc_text)
+        record.exc_info = None if record.exc_text else record.exc_info
+        return True
+
+
+class ContextFilter(logging.Filter):
+    def __init__(self, service: str) -> None:
+        super().__init__()
+        self.service = service
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.service = self.service
+        record.context = current_log_context()
+        return True
+
+
+_RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
+    "message",
+    "service",
+    "context",
+    "asctime",
+}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC)
+            .isoformat(timespec="milliseconds")
+            .replace("+00:00", "Z"),
+            "level": record.levelname.lower(),
+            "service": getattr(record, "service", None),
+            "logger": record.name,
+            "message": record.getMessage(),
+            **getattr(record, "context", {}),
+        }
+        for key, value in vars(record).items():
+            if key not in _RESERVED and not key.startswith("_"):
+                entry[key] = value
+        if record.exc_text:
+            entry["exception"] = record.exc_text
+        return mask_id_numbers(json.dumps(entry, ensure_ascii=False, default=str))
+
+
+class TextFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        context = " ".join(f"{k}={v}" for k, v in getattr(record, "context", {}).items())
+        line = f"{record.levelname:<7} {record.name}: {record.getMessage()}"
+        if context:
+            line += f"  [{context}]"
+        if record.exc_text:
+            line += "\n" + record.exc_text
+        return mask_id_numbers(line)
+
+
+def configure_logging(service: str, *, level: str = "INFO", json_lines: bool = True) -> None:
+    """Root logging for one process: one stream handler, personal data masked."""
+    handler = logging.StreamHandler(sys.stdout)
+    handler.addFilter(ContextFilter(service))
+    handler.addFilter(PersonalDataFilter())
+    handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level.upper())
+    # pika narrates every frame at INFO; its warnings and errors are what operators need.
+    logging.getLogger("pika").setLevel(logging.WARNING)

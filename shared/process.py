@@ -1,0 +1,113 @@
+"""Starts one process of one service: `python -m shared.process <service> web|worker|relay`.
+
+`make run` (through deploy/Procfile) and docker-compose start every process this same way, so
+the two cannot drift apart. The web role serves the service's `create_app()` with gunicorn.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from pathlib import Path
+
+from shared.config import DEFAULT_PORTS, SERVICES, load_settings
+
+SIMULATORS = ("identity_registry", "partner_bank")
+ROLES = ("web", "worker", "relay")
+
+
+def app_module(service: str) -> str:
+    package = "simulators" if service in SIMULATORS else "services"
+    return f"{package}.{service}.app"
+
+
+def _prepare_metrics_dir(service: str, settings) -> None:
+    # Gunicorn workers, the worker and the relay of one service write their metrics into one
+    # directory, and the service's /metrics adds them up. Must be set before prometheus_client
+    # is imported anywhere in this process.
+    if "PROMETHEUS_MULTIPROC_DIR" not in os.environ:
+        directory = settings.var_dir / "metrics" / service
+        directory.mkdir(parents=True, exist_ok=True)
+        os.environ["PROMETHEUS_MULTIPROC_DIR"] = str(directory)
+
+
+def serve_web(service: str) -> None:
+    from gunicorn.app.base import BaseApplication
+
+    settings = load_settings(service)
+    factory = importlib.import_module(app_module(service)).create_app
+
+    class Server(BaseApplication):
+        def load_config(self):
+            self.cfg.set("bind", f"{settings.get('HOST', '127.0.0.1')}:{settings.port}")
+            self.cfg.set("workers", settings.get_int("WEB_WORKERS", 2))
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("threads", settings.get_int("WEB_THREADS", 4))
+            self.cfg.set("timeout", 30)
+            self.cfg.set("graceful_timeout", 20)
+            self.cfg.set("accesslog", None)
+            self.cfg.set("child_exit", _child_exit)
+            self.cfg.set("proc_name", f"sscard-{service}-web")
+            # One control socket per service, beside its other local state, instead of one
+            # per user that five services would fight over.
+            self.cfg.set("control_socket", str(settings.var_dir / "run" / f"{service}.ctl"))
+            (settings.var_dir / "run").mkdir(parents=True, exist_ok=True)
+
+        def load(self):
+            from shared.logs import configure_logging
+
+            configure_logging(service, level=settings.log_level, json_lines=settings.log_json)
+            return factory()
+
+    Server().run()
+
+
+def _child_exit(_server, worker) -> None:
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def run_worker(service: str) -> None:
+    importlib.import_module(f"services.{service}.worker").main()
+
+
+def run_relay(service: str) -> None:
+    from shared.logs import configure_logging
+    from shared.messaging.relay import run_relay as relay_main
+    from shared.migrations import service_metadata
+    from shared.uow import Database
+
+    settings = load_settings(service)
+    configure_logging(f"{service}-relay", level=settings.log_level, json_lines=settings.log_json)
+    relay_main(settings, Database(settings.database_url, service_metadata(service), pool_size=2))
+
+
+def print_endpoints() -> None:
+    print("sscard is starting; each process logs with its name in front:")
+    for name in (*SERVICES, *SIMULATORS):
+        port = os.environ.get(f"{name.upper()}_PORT", DEFAULT_PORTS[name])
+        print(f"  {name:<18} http://127.0.0.1:{port}   (/readyz, /openapi.json)")
+    print("Ctrl-C stops everything.")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m shared.process", description=__doc__)
+    parser.add_argument("service", nargs="?", choices=(*SERVICES, *SIMULATORS))
+    parser.add_argument("role", nargs="?", choices=ROLES)
+    parser.add_argument("--print-endpoints", action="store_true")
+    args = parser.parse_args(argv)
+    if args.print_endpoints:
+        print_endpoints()
+        return
+    if not args.service or not args.role:
+        parser.error("service and role are required")
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    _prepare_metrics_dir(args.service, load_settings(args.service))
+    {"web": serve_web, "worker": run_worker, "relay": run_relay}[args.role](args.service)
+
+
+if __name__ == "__main__":
+    main()

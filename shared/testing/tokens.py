@@ -1,0 +1,121 @@
+"""A stand-in for the registration service's token side, for testing any other service:
+serves a JWKS and the service-token endpoint over real HTTP, and mints tokens for any role."""
+
+from __future__ import annotations
+
+import base64
+import json
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from shared.auth.tokens import (
+    ADMIN,
+    BANK_OPERATOR,
+    CITIZEN,
+    INTEGRATOR,
+    REVIEWER,
+    SERVICE,
+    issue_token,
+)
+from shared.keys import KeyRing
+
+TEST_SERVICE_SECRET = "test-internal-secret"  # noqa: S105 — a test fixture's secret
+
+
+class TokenAuthority:
+    def __init__(self, key_directory: Path) -> None:
+        self.keys = KeyRing(key_directory)
+        self.keys.current()
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> TokenAuthority:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def token(
+        self,
+        roles: list[str],
+        *,
+        subject: str | None = None,
+        bank_code: str | None = None,
+        ttl_seconds: int = 900,
+    ) -> str:
+        return issue_token(
+            self.keys.current(),
+            subject=subject or str(uuid.uuid4()),
+            roles=roles,
+            ttl_seconds=ttl_seconds,
+            bank_code=bank_code,
+        )
+
+    def headers(self, roles: list[str], **kwargs) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token(roles, **kwargs)}"}
+
+    def citizen(self, account_id: str) -> dict[str, str]:
+        return self.headers([CITIZEN], subject=account_id)
+
+    def reviewer(self, subject: str | None = None) -> dict[str, str]:
+        return self.headers([REVIEWER], subject=subject)
+
+    def bank_operator(self, bank_code: str, subject: str | None = None) -> dict[str, str]:
+        return self.headers([BANK_OPERATOR], subject=subject, bank_code=bank_code)
+
+    def integrator(self, subject: str | None = None) -> dict[str, str]:
+        return self.headers([INTEGRATOR], subject=subject)
+
+    def admin(self, subject: str | None = None) -> dict[str, str]:
+        return self.headers([ADMIN], subject=subject)
+
+    def service(self, name: str) -> dict[str, str]:
+        return self.headers([SERVICE], subject=f"service:{name}")
+
+    def _handler(self):
+        authority = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args) -> None:
+                pass
+
+            def _send(self, status: int, body: dict) -> None:
+                payload = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_GET(self) -> None:
+                if self.path == "/.well-known/jwks.json":
+                    keys = [key.public_jwk() for key in authority.keys.verification_keys()]
+                    self._send(200, {"keys": keys})
+                else:
+                    self._send(404, {})
+
+            def do_POST(self) -> None:
+                if self.path != "/api/v1/service-tokens":
+                    self._send(404, {})
+                    return
+                scheme, _, encoded = self.headers.get("Authorization", "").partition(" ")
+                try:
+                    name, _, secret = base64.b64decode(encoded).decode().partition(":")
+                except ValueError:
+                    name, secret = "", ""
+                if scheme != "Basic" or secret != TEST_SERVICE_SECRET:
+                    self._send(401, {})
+                    return
+                token = authority.token([SERVICE], subject=f"service:{name}", ttl_seconds=300)
+                self._send(200, {"access_token": token, "token_type": "Bearer", "expires_in": 300})
+
+        return Handler

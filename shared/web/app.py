@@ -1,0 +1,147 @@
+"""The app factory every service builds on: one call gives a Flask app with problem+json
+errors, body rules, request ids, health, readiness, metrics and generated OpenAPI."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from flask import Flask, current_app, g
+from flask_smorest import Api
+from flask_smorest import Blueprint as ApiBlueprint
+from sqlalchemy import MetaData
+from werkzeug.exceptions import HTTPException
+
+from shared.auth.service_tokens import ServiceTokenClient
+from shared.auth.tokens import JwksClient, TokenVerifier
+from shared.config import Settings
+from shared.uow import Database, UnitOfWork
+from shared.web.limits import register_body_rules
+from shared.web.observability import (
+    ReadinessProbe,
+    broker_check,
+    health_blueprint,
+    register_request_context,
+)
+from shared.web.problems import (
+    ProblemSchema,
+    problem_from_http_exception,
+    register_problem_handlers,
+)
+
+API_PREFIX = "/api/v1"
+JWKS_PATH = "/.well-known/jwks.json"
+
+
+class ServiceApi(Api):
+    """flask-smorest's Api, with its errors in RFC 9457 form."""
+
+    ERROR_SCHEMA = ProblemSchema
+
+    def handle_http_exception(self, error: HTTPException):
+        return problem_from_http_exception(error)
+
+
+@dataclass
+class ServiceContext:
+    """What a request of this service may reach: settings, its database, the token verifier."""
+
+    settings: Settings
+    database: Database
+    verifier: TokenVerifier
+    readiness: ReadinessProbe
+    extras: dict = field(default_factory=dict)
+
+    @cached_property
+    def service_tokens(self) -> ServiceTokenClient:
+        return ServiceTokenClient(
+            self.settings.registration_url, self.settings.service, self.settings.internal_secret()
+        )
+
+
+def create_service_app(
+    settings: Settings,
+    metadata: MetaData,
+    *,
+    title: str,
+    description: str,
+    blueprints: Sequence[ApiBlueprint] = (),
+    root_blueprints: Sequence = (),
+    verifier: TokenVerifier | None = None,
+    database: Database | None = None,
+) -> Flask:
+    """`blueprints` are mounted under /api/v1 and documented; `root_blueprints` at the root
+    (the JWKS document, internal endpoints)."""
+    app = Flask(settings.service)
+    app.config.update(
+        API_TITLE=title,
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        # Upper bound for any body; each route narrows it (shared.web.limits).
+        MAX_CONTENT_LENGTH=settings.max_upload_bytes,
+        JSON_SORT_KEYS=False,
+    )
+    database = database or Database(settings.database_url, metadata)
+    verifier = verifier or TokenVerifier(
+        JwksClient(settings.registration_url + JWKS_PATH), leeway=settings.token_leeway_seconds
+    )
+    readiness = ReadinessProbe({"database": database.ping, "broker": broker_check(settings)})
+    app.extensions["sscard"] = ServiceContext(settings, database, verifier, readiness)
+
+    register_problem_handlers(app)
+    register_body_rules(app)
+    register_request_context(app)
+    app.register_blueprint(health_blueprint())
+
+    api = ServiceApi(
+        app,
+        spec_kwargs={
+            "info": {"description": description},
+            "servers": [{"url": "/"}],
+        },
+    )
+    api.spec.components.security_scheme(
+        "bearerAuth", {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+    )
+    # The problem schema documents every error body.
+    for blueprint in blueprints:
+        api.register_blueprint(blueprint, url_prefix=API_PREFIX)
+    for blueprint in root_blueprints:
+        if isinstance(blueprint, ApiBlueprint):
+            api.register_blueprint(blueprint)
+        else:
+            app.register_blueprint(blueprint)
+    register_problem_handlers(app)  # after flask-smorest, whose own handler it replaces
+    return app
+
+
+def service_context() -> ServiceContext:
+    return current_app.extensions["sscard"]
+
+
+@contextmanager
+def unit_of_work(correlation_id: str | None = None) -> Iterator[UnitOfWork]:
+    """The request's transaction. Inside an idempotent request the commit waits until the
+    response is stored beside the changes (shared.web.idempotency)."""
+    outer: UnitOfWork | None = g.get("sscard_uow")
+    if outer is not None:
+        if correlation_id:
+            outer.correlation_id = correlation_id
+        yield outer
+        return
+    context = service_context()
+    with UnitOfWork(
+        context.database,
+        context.settings.service,
+        correlation_id=correlation_id or g.get("correlation_id"),
+    ) as uow:
+        yield uow
+
+
+def readonly_session():
+    """A session for a read-only request (no events, nothing to commit)."""
+    return service_context().database.session_factory()

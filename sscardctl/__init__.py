@@ -1,0 +1,1 @@
+"""sscardctl: the operators' command-line tool (CONTRACT §1)."""
