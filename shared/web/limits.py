@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import Flask, current_app, request
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from shared.errors import DomainError
 
@@ -37,7 +38,10 @@ def _body_rules(app: Flask) -> None:
         return
     settings = app.extensions["sscard"].settings
     accepted = getattr(view, "_sscard_accepts", (JSON,))
-    request.max_content_length = getattr(view, "_sscard_max_bytes", settings.max_json_bytes)
+    limit = getattr(view, "_sscard_max_bytes", settings.max_json_bytes)
+    request.max_content_length = limit  # enforced while reading a body of unknown length
+    if request.content_length is not None and request.content_length > limit:
+        raise RequestEntityTooLarge(f"The body may be at most {limit} bytes.")
     has_body = (request.content_length or 0) > 0 or request.headers.get("Transfer-Encoding")
     if not has_body:
         return

@@ -1,0 +1,69 @@
+from __future__ import annotations
+
+import io
+import json
+import logging
+
+import pytest
+
+from shared.logs import configure_logging, log_context, mask_id_numbers
+from shared.pii import FieldCipher, mask_id_number, mask_phone
+
+ID_NUMBER = "11010519491231002X"
+
+
+def test_masking_keeps_the_first_six_and_last_four():
+    assert mask_id_number(ID_NUMBER) == "110105********002X"
+    assert mask_phone("13812345678") == "138****5678"
+
+
+def test_id_numbers_are_masked_anywhere_in_a_line_but_uuids_and_long_numbers_are_left():
+    line = f"id={ID_NUMBER}, other 440524188001010014; uuid 6f1c1a3e-9c1b-4d8e-9a7b-1f2e3d4c5b6a"
+    masked = mask_id_numbers(line)
+    assert ID_NUMBER not in masked and "440524188001010014" not in masked
+    assert "110105********002X" in masked
+    assert "6f1c1a3e-9c1b-4d8e-9a7b-1f2e3d4c5b6a" in masked
+    assert mask_id_numbers("order 1234567890123456789012") == "order 1234567890123456789012"
+
+
+@pytest.fixture
+def captured_json_log(monkeypatch):
+    stream = io.StringIO()
+    monkeypatch.setattr("sys.stdout", stream)
+    configure_logging("unit", json_lines=True)
+    yield stream
+    logging.getLogger().handlers.clear()
+
+
+def test_log_lines_are_json_with_context_and_never_a_full_id_number(captured_json_log):
+    log = logging.getLogger("unit.test")
+    with log_context(correlation_id="app-1", event_id="evt-1"):
+        log.info("checking %s", ID_NUMBER, extra={"id_number": ID_NUMBER})
+        try:
+            raise ValueError(f"bad {ID_NUMBER}")
+        except ValueError:
+            log.exception("failed")
+    lines = [json.loads(line) for line in captured_json_log.getvalue().splitlines()]
+    assert lines[0]["service"] == "unit"
+    assert lines[0]["correlation_id"] == "app-1" and lines[0]["event_id"] == "evt-1"
+    assert ID_NUMBER not in captured_json_log.getvalue()
+    assert "110105********002X" in lines[0]["message"]
+    assert "ValueError" in lines[1]["exception"]
+
+
+def test_field_encryption_round_trips_and_is_bound_to_its_column():
+    cipher = FieldCipher(b"k" * 32)
+    token = cipher.encrypt(ID_NUMBER, column="accounts.id_number")
+    assert ID_NUMBER not in token
+    assert cipher.encrypt(ID_NUMBER, column="accounts.id_number") != token  # random nonce
+    assert cipher.decrypt(token, column="accounts.id_number") == ID_NUMBER
+    with pytest.raises(Exception):  # noqa: B017 — cryptography raises InvalidTag
+        cipher.decrypt(token, column="other.column")
+
+
+def test_blind_index_is_deterministic_keyed_and_column_scoped():
+    one, other = FieldCipher(b"k" * 32), FieldCipher(b"j" * 32)
+    index = one.blind_index(ID_NUMBER, column="accounts.id_number")
+    assert index == one.blind_index(ID_NUMBER, column="accounts.id_number")
+    assert index != other.blind_index(ID_NUMBER, column="accounts.id_number")
+    assert index != one.blind_index(ID_NUMBER, column="cases.id_number")
