@@ -1,0 +1,120 @@
+"""The identity registry simulator's HTTP interface.
+
+    GET  /registry/v1/people/{id_number}        → the person, 404 when unknown
+    GET  /registry/v1/people/{id_number}/photo  → image/jpeg, the photo on file
+    POST /registry/v1/people                    → add a person (test and demo set-up only)
+    PUT  /control/v1/faults {status, delay_ms}  → make it misbehave, for fault-tolerance tests
+    GET  /healthz
+
+Seeded at start from deploy/seed/identity_registry/people.json.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import threading
+import time
+from pathlib import Path
+
+from flask import Flask, Response, jsonify, request
+from marshmallow import Schema, ValidationError, fields, validate
+
+from shared.web.problems import problem
+from simulators.identity_registry.store import PeopleStore, Person
+
+SEED_FILE = (
+    Path(__file__).resolve().parents[2] / "deploy" / "seed" / "identity_registry" / "people.json"
+)
+
+
+class PersonSchema(Schema):
+    id_number = fields.String(required=True, validate=validate.Regexp(r"^\d{17}[\dX]$"))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=60))
+    gender = fields.String(required=True, validate=validate.OneOf(["male", "female"]))
+    birth_date = fields.Date(required=True)
+    ethnicity = fields.String(required=True)
+    address = fields.String(required=True)
+    photo_base64 = fields.String(load_default=None)
+
+
+def seed(store: PeopleStore, seed_file: Path = SEED_FILE) -> int:
+    people = json.loads(seed_file.read_text(encoding="utf-8"))
+    for entry in people:
+        photo = (seed_file.parent / entry.pop("photo")).read_bytes()
+        store.put(Person(**entry), photo)
+    return len(people)
+
+
+def create_app(store: PeopleStore | None = None) -> Flask:
+    var_dir = Path(os.environ.get("SSCARD_VAR_DIR", "var")).resolve()
+    if store is None:
+        store = PeopleStore(
+            Path(
+                os.environ.get(
+                    "IDENTITY_REGISTRY_DB_PATH", var_dir / "db" / "identity_registry.sqlite3"
+                )
+            )
+        )
+        seed(store)
+    app = Flask("identity_registry")
+    faults = {"status": None, "delay_ms": 0}
+    faults_lock = threading.Lock()
+
+    @app.before_request
+    def misbehave():
+        if request.path.startswith("/registry/"):
+            with faults_lock:
+                status, delay = faults["status"], faults["delay_ms"]
+            if delay:
+                time.sleep(delay / 1000)
+            if status:
+                return problem(status, "Simulated fault", "The registry is unavailable.")
+        return None
+
+    @app.get("/healthz")
+    def healthz():
+        return jsonify(status="ok", service="identity_registry")
+
+    @app.get("/registry/v1/people/<id_number>")
+    def get_person(id_number: str):
+        person = store.get(id_number.upper())
+        if person is None:
+            return problem(404, "Not found", "No person with this ID number.")
+        return jsonify(person.to_dict())
+
+    @app.get("/registry/v1/people/<id_number>/photo")
+    def get_photo(id_number: str):
+        photo = store.photo(id_number.upper())
+        if photo is None:
+            return problem(404, "Not found", "No photo on file for this ID number.")
+        return Response(photo, mimetype="image/jpeg")
+
+    @app.post("/registry/v1/people")
+    def add_person():
+        try:
+            data = PersonSchema().load(request.get_json(force=True, silent=True) or {})
+            photo = (
+                base64.b64decode(data.pop("photo_base64"), validate=True)
+                if data.get("photo_base64")
+                else None
+            )
+        except ValidationError as exc:
+            return problem(422, "Invalid fields", errors=exc.messages)
+        except (binascii.Error, ValueError):
+            return problem(422, "Invalid fields", errors={"photo_base64": ["Not base64."]})
+        data["birth_date"] = data["birth_date"].isoformat()
+        created = store.put(Person(**data), photo)
+        return jsonify(store.get(data["id_number"]).to_dict()), 201 if created else 200
+
+    @app.put("/control/v1/faults")
+    def set_faults():
+        body = request.get_json(force=True, silent=True) or {}
+        with faults_lock:
+            faults["status"] = body.get("status")
+            faults["delay_ms"] = int(body.get("delay_ms") or 0)
+            return jsonify(faults)
+
+    return app
