@@ -41,7 +41,7 @@ lint: install ## ruff over the whole tree
 	$(BIN)/ruff format --check .
 
 bench: install ## benchmarks, each beside its baseline measured in the same run
-	$(BIN)/python -m tests.bench
+	$(BIN)/python -m tests.bench $(ARGS)
 
 clean: ## remove local state (databases, keys, uploads) under var/
 	rm -rf var/

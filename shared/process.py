@@ -15,7 +15,8 @@ from pathlib import Path
 from shared.config import DEFAULT_PORTS, SERVICES, load_settings
 
 SIMULATORS = ("identity_registry", "partner_bank")
-ROLES = ("web", "worker", "relay")
+# web and relay are the same for every service; any other role names a module of the service
+# with a main() (worker.py, and e.g. a webhook dispatcher).
 
 
 def app_module(service: str) -> str:
@@ -70,8 +71,8 @@ def _child_exit(_server, worker) -> None:
     multiprocess.mark_process_dead(worker.pid)
 
 
-def run_worker(service: str) -> None:
-    importlib.import_module(f"services.{service}.worker").main()
+def run_module(service: str, role: str) -> None:
+    importlib.import_module(f"{app_module(service).rsplit('.', 1)[0]}.{role}").main()
 
 
 def run_relay(service: str) -> None:
@@ -96,7 +97,7 @@ def print_endpoints() -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m shared.process", description=__doc__)
     parser.add_argument("service", nargs="?", choices=(*SERVICES, *SIMULATORS))
-    parser.add_argument("role", nargs="?", choices=ROLES)
+    parser.add_argument("role", nargs="?", help="web, relay, worker, or another entry module")
     parser.add_argument("--print-endpoints", action="store_true")
     args = parser.parse_args(argv)
     if args.print_endpoints:
@@ -106,7 +107,12 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("service and role are required")
     sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
     _prepare_metrics_dir(args.service, load_settings(args.service))
-    {"web": serve_web, "worker": run_worker, "relay": run_relay}[args.role](args.service)
+    if args.role == "web":
+        serve_web(args.service)
+    elif args.role == "relay":
+        run_relay(args.service)
+    else:
+        run_module(args.service, args.role)
 
 
 if __name__ == "__main__":
