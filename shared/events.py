@@ -8,6 +8,7 @@ minimum fields; fields added here are additions, never renames.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
@@ -322,8 +323,13 @@ def contract_for(event_type: str) -> EventContract:
         raise UnknownEventType(event_type) from None
 
 
+@functools.cache
+def _schema(event_type: str, strict: bool) -> Schema:
+    # Building a marshmallow schema costs more than validating with it: one instance each.
+    return contract_for(event_type).schema(unknown=RAISE if strict else EXCLUDE)
+
+
 def validation_errors(event_type: str, data: dict, *, strict: bool) -> dict:
     """Errors of `data` against the type's schema; `strict` also refuses unknown fields
     (our own publishers), while consumers tolerate additions (CONTRACT §4: more are allowed)."""
-    schema = contract_for(event_type).schema(unknown=RAISE if strict else EXCLUDE)
-    return schema.validate(data)
+    return _schema(event_type, strict).validate(data)

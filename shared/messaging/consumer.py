@@ -374,16 +374,18 @@ class ConsumerRunner:
     def _handle_in_one_transaction(self, items) -> dict[int, Settled]:
         results: dict[int, Settled] = {}
         units: list[UnitOfWork] = []
-        seen_here: set[str] = set()
         inbox = self.database.inbox
         try:
             with self.database.session_factory() as session, session.begin():
+                # One query and one insert for the whole batch's inbox bookkeeping.
+                seen = inbox.seen_among(session, self.queue, [item[2].id for item in items])
+                claimed: list[tuple[str, str]] = []
                 for index, delivery, event, handler in items:
-                    if event.id in seen_here or inbox.seen(session, self.queue, event.id):
+                    if event.id in seen:
                         results[index] = Settled(delivery, Outcome.DUPLICATE, event)
                         continue
-                    seen_here.add(event.id)
-                    inbox.record(session, self.queue, event.id, event.type)
+                    seen.add(event.id)
+                    claimed.append((event.id, event.type))
                     unit = UnitOfWork(
                         self.database,
                         self.settings.service,
@@ -395,6 +397,7 @@ class ConsumerRunner:
                         handler(unit, event)
                     units.append(unit)
                     results[index] = Settled(delivery, Outcome.HANDLED, event)
+                inbox.record_many(session, self.queue, claimed)
         except DBAPIError as exc:
             if not isinstance(exc, IntegrityError) and not self._database_reachable():
                 raise _HeldBatch() from exc

@@ -53,6 +53,7 @@ class CloudEventSchema(Schema):
 
 
 _ENVELOPE_SCHEMA = CloudEventSchema()
+_CONTEXT_ATTRIBUTES = frozenset(_ENVELOPE_SCHEMA.fields)
 
 
 @dataclass(frozen=True)
@@ -151,7 +152,6 @@ def parse_event(body: bytes) -> Event:
     data_errors = validation_errors(raw["type"], raw["data"], strict=False)
     if data_errors:
         raise PermanentMessageError(f"{raw['type']} data is invalid: {data_errors}")
-    known = set(CloudEventSchema().fields)
     return Event(
         id=raw["id"],
         type=raw["type"],
@@ -162,5 +162,5 @@ def parse_event(body: bytes) -> Event:
         dataschema=raw["dataschema"],
         correlationid=raw.get("correlationid"),
         causationid=raw.get("causationid"),
-        extensions={k: v for k, v in raw.items() if k not in known},
+        extensions={k: v for k, v in raw.items() if k not in _CONTEXT_ATTRIBUTES},
     )

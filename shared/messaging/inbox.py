@@ -19,6 +19,32 @@ class Inbox:
         )
         return session.execute(query).first() is not None
 
+    def seen_among(self, session: Session, consumer: str, event_ids: list[str]) -> set[str]:
+        """Which of these events this consumer has processed: one query for a whole batch."""
+        if not event_ids:
+            return set()
+        query = select(self.table.c.event_id).where(
+            self.table.c.consumer == consumer, self.table.c.event_id.in_(event_ids)
+        )
+        return set(session.execute(query).scalars())
+
+    def record_many(self, session: Session, consumer: str, events: list[tuple[str, str]]) -> None:
+        """Claims a batch of (event_id, event_type) at once; same semantics as `record`."""
+        if events:
+            now = utcnow()
+            session.execute(
+                self.table.insert(),
+                [
+                    {
+                        "consumer": consumer,
+                        "event_id": event_id,
+                        "event_type": event_type,
+                        "processed_at": now,
+                    }
+                    for event_id, event_type in events
+                ],
+            )
+
     def record(self, session: Session, consumer: str, event_id: str, event_type: str) -> None:
         """Inserting the row is the claim: a concurrent second copy fails on the primary key
         at commit time, rolls back, and is then recognised as seen."""
