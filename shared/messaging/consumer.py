@@ -39,6 +39,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from shared.config import Settings
 from shared.db import utcnow
 from shared.errors import DomainError, PermanentMessageError
+from shared.healthcheck import HeartbeatFile
 from shared.logs import log_context
 from shared.messaging.connection import CONNECTION_ERRORS, backoff_delays, connection_parameters
 from shared.messaging.envelope import Event, format_time, parse_event
@@ -134,6 +135,7 @@ class ConsumerRunner:
         self._pending: collections.deque[Delivery] = collections.deque()
         self._listeners: list[Callable[[list[Settled]], None]] = []
         self.ready = threading.Event()
+        self._heartbeat = HeartbeatFile()
 
     # -- lifecycle --------------------------------------------------------------------------
     def add_listener(self, listener: Callable[[list[Settled]], None]) -> None:
@@ -194,6 +196,7 @@ class ConsumerRunner:
                     if in_flight is None:
                         break
                 connection.process_data_events(time_limit=0.5)
+                self._heartbeat.beat()
                 if in_flight is not None and in_flight.done():
                     self._settle(channel, side_channel, in_flight.result())
                     in_flight = None

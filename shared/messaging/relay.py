@@ -18,6 +18,7 @@ from sqlalchemy import delete
 
 from shared.config import Settings
 from shared.db import utcnow
+from shared.healthcheck import HeartbeatFile
 from shared.messaging.connection import backoff_delays
 from shared.messaging.publisher import ConfirmingPublisher, PublishError
 from shared.uow import Database
@@ -51,6 +52,7 @@ class OutboxRelay:
         self.database = database
         self.publisher = publisher or ConfirmingPublisher(settings, role="relay")
         self.stop_event = threading.Event()
+        self._heartbeat = HeartbeatFile()
         self._last_prune = utcnow() - RETENTION
 
     def relay_once(self) -> int:
@@ -117,6 +119,7 @@ class OutboxRelay:
             try:
                 taken = self.relay_once()
                 self.prune()
+                self._heartbeat.beat()
                 delays = backoff_delays()
             except PublishError as exc:
                 log.warning("outbox relay cannot publish: %s", exc)

