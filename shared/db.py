@@ -87,6 +87,8 @@ def add_messaging_tables(metadata: MetaData) -> None:
         # Unroutable messages on `mandatory` exchanges (print requests) must not count as sent.
         Column("mandatory", Boolean, nullable=False, default=False),
         Column("body", Text, nullable=False),
+        # The application id through the whole flow: `sscardctl trace` finds events by it.
+        Column("correlation_id", String(64), nullable=True, index=True),
         Column("created_at", UTCDateTime, nullable=False, default=utcnow),
         Column("published_at", UTCDateTime, nullable=True),
         Column("attempts", Integer, nullable=False, default=0),
@@ -106,6 +108,7 @@ def add_messaging_tables(metadata: MetaData) -> None:
         Column("consumer", String(120), primary_key=True),
         Column("event_id", String(64), primary_key=True),
         Column("event_type", String(120), nullable=False),
+        Column("correlation_id", String(64), nullable=True, index=True),
         Column("processed_at", UTCDateTime, nullable=False, default=utcnow),
     )
     Table(

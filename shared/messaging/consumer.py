@@ -382,13 +382,13 @@ class ConsumerRunner:
             with self.database.session_factory() as session, session.begin():
                 # One query and one insert for the whole batch's inbox bookkeeping.
                 seen = inbox.seen_among(session, self.queue, [item[2].id for item in items])
-                claimed: list[tuple[str, str]] = []
+                claimed: list[Event] = []
                 for index, delivery, event, handler in items:
                     if event.id in seen:
                         results[index] = Settled(delivery, Outcome.DUPLICATE, event)
                         continue
                     seen.add(event.id)
-                    claimed.append((event.id, event.type))
+                    claimed.append(event)
                     unit = UnitOfWork(
                         self.database,
                         self.settings.service,

@@ -7,6 +7,7 @@ from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
 from shared.db import utcnow
+from shared.messaging.envelope import Event
 
 
 class Inbox:
@@ -28,8 +29,10 @@ class Inbox:
         )
         return set(session.execute(query).scalars())
 
-    def record_many(self, session: Session, consumer: str, events: list[tuple[str, str]]) -> None:
-        """Claims a batch of (event_id, event_type) at once; same semantics as `record`."""
+    def record_many(self, session: Session, consumer: str, events: list[Event]) -> None:
+        """Claims a batch of events at once. Inserting the rows is the claim: a concurrent
+        copy of one of them fails on the primary key at commit time, rolls back, and is then
+        recognised as seen."""
         if events:
             now = utcnow()
             session.execute(
@@ -37,19 +40,11 @@ class Inbox:
                 [
                     {
                         "consumer": consumer,
-                        "event_id": event_id,
-                        "event_type": event_type,
+                        "event_id": event.id,
+                        "event_type": event.type,
+                        "correlation_id": event.correlationid,
                         "processed_at": now,
                     }
-                    for event_id, event_type in events
+                    for event in events
                 ],
             )
-
-    def record(self, session: Session, consumer: str, event_id: str, event_type: str) -> None:
-        """Inserting the row is the claim: a concurrent second copy fails on the primary key
-        at commit time, rolls back, and is then recognised as seen."""
-        session.execute(
-            self.table.insert().values(
-                consumer=consumer, event_id=event_id, event_type=event_type, processed_at=utcnow()
-            )
-        )

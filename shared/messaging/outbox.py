@@ -60,6 +60,7 @@ class Outbox:
                 routing_key=routing_key or event.type,
                 mandatory=mandatory,
                 body=event.to_json().decode(),
+                correlation_id=event.correlationid,
                 created_at=utcnow(),
                 attempts=0,
             )

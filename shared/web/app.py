@@ -30,6 +30,7 @@ from shared.web.problems import (
     problem_from_http_exception,
     register_problem_handlers,
 )
+from shared.web.trace import trace_blueprint
 
 API_PREFIX = "/api/v1"
 JWKS_PATH = "/.well-known/jwks.json"
@@ -74,7 +75,7 @@ def create_service_app(
 ) -> Flask:
     """`blueprints` are mounted under /api/v1 and documented; `root_blueprints` at the root
     (the JWKS document, internal endpoints)."""
-    app = Flask(settings.service)
+    app = Flask(settings.service, static_folder=None)
     app.config.update(
         API_TITLE=title,
         API_VERSION="v1",
@@ -96,6 +97,7 @@ def create_service_app(
     register_body_rules(app)
     register_request_context(app)
     app.register_blueprint(health_blueprint())
+    app.register_blueprint(trace_blueprint())
 
     api = ServiceApi(
         app,

@@ -241,3 +241,36 @@ def test_openapi_is_3_1_and_generated_from_the_validating_schemas(client):
     assert operation["security"] == [{"bearerAuth": []}]
     assert any(p["name"] == "Idempotency-Key" for p in operation["parameters"])
     assert spec["components"]["schemas"]["Thing"]["required"] == ["name"]
+
+
+def test_trace_lists_what_the_service_published_for_one_correlation_id_masked(
+    client, token_authority
+):
+    account = str(uuid.uuid4())
+    headers = {**token_authority.citizen(account), "X-Correlation-ID": "corr-trace-1"}
+    assert client.post("/api/v1/things", json={"name": "card"}, headers=headers).status_code == 201
+
+    assert_problem(client.get("/internal/v1/trace/corr-trace-1"), 401)
+    assert_problem(
+        client.get("/internal/v1/trace/corr-trace-1", headers=token_authority.citizen(account)), 403
+    )
+    trace = client.get("/internal/v1/trace/corr-trace-1", headers=token_authority.service("ctl"))
+    assert trace.status_code == 200
+    [entry] = trace.get_json()["entries"]
+    assert entry["kind"] == "published"
+    assert entry["type"] == "application.cancelled"
+    assert entry["data"]["account_id"] == account
+    other = client.get("/internal/v1/trace/someone-else", headers=token_authority.admin())
+    assert other.get_json()["entries"] == []
+
+
+def test_trace_redacts_id_numbers_and_inline_files():
+    from shared.web.trace import redact
+
+    redacted = redact(
+        {"applicant": {"id_number": "11010519491231002X"}, "photo": {"data_base64": "QUJD"}}
+    )
+    assert redacted == {
+        "applicant": {"id_number": "110105********002X"},
+        "photo": {"data_base64": "<4 characters omitted>"},
+    }
