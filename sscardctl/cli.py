@@ -1,5 +1,5 @@
 """`sscardctl` — operate an sscard deployment. Reads the same environment variables as the
-services. Exit codes: 0 done, 1 failed, 2 bad arguments."""
+services. Exit codes: 0 done, 1 failed (a service unreachable, a conflict), 2 bad arguments."""
 
 from __future__ import annotations
 
@@ -7,6 +7,11 @@ import argparse
 import sys
 
 from shared.config import SERVICES, load_settings
+from sscardctl import operations
+
+
+class CommandFailed(Exception):
+    """A clear, one-line reason the command could not do its job."""
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -18,18 +23,81 @@ def cmd_migrate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_dlq_list(args: argparse.Namespace) -> int:
+    letters = operations.dead_letters(args.service)
+    if not letters:
+        print("no parked messages")
+        return 0
+    for letter in letters:
+        print(
+            f"{letter.message_id}  {letter.service:<12} {letter.event_type or '?':<28} "
+            f"{letter.kind:<18} {letter.failed_at or '':<24} {letter.error}"
+        )
+    print(f"{len(letters)} parked message(s)")
+    return 0
+
+
+def cmd_dlq_replay(args: argparse.Namespace) -> int:
+    if bool(args.all) == bool(args.message_id):
+        args.parser.error("give either a MESSAGE_ID or --all")
+    replayed = operations.replay_dead_letters(None if args.all else args.message_id, args.service)
+    if not replayed and not args.all:
+        raise CommandFailed(f"no parked message with id {args.message_id}")
+    for letter in replayed:
+        print(f"replayed {letter.message_id} ({letter.event_type}) → {letter.original_queue}")
+    print(f"{len(replayed)} message(s) replayed")
+    return 0
+
+
+def cmd_trace(args: argparse.Namespace) -> int:
+    entries, unreachable = operations.trace(args.application_id)
+    for entry in entries:
+        detail = operations.summarise(entry)
+        when, service, kind, kind_type = entry["at"], entry["service"], entry["kind"], entry["type"]
+        print(f"{when:<30} {service:<12} {kind:<9} {kind_type:<28} {detail}")
+    if not entries:
+        print(f"nothing recorded for {args.application_id}")
+    if unreachable:
+        raise CommandFailed("could not reach: " + ", ".join(unreachable))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sscardctl", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
+
     migrate = commands.add_parser("migrate", help="bring service databases to the newest schema")
     migrate.add_argument("--service", action="append", choices=SERVICES)
     migrate.set_defaults(run=cmd_migrate)
+
+    trace = commands.add_parser("trace", help="one application's story across all services")
+    trace.add_argument("application_id")
+    trace.set_defaults(run=cmd_trace)
+
+    dlq = commands.add_parser("dlq", help="dead-letter queues").add_subparsers(
+        dest="dlq_command", required=True
+    )
+    dlq_list = dlq.add_parser("list", help="list parked messages and why they were parked")
+    dlq_list.add_argument("--service", choices=SERVICES)
+    dlq_list.set_defaults(run=cmd_dlq_list)
+    dlq_replay = dlq.add_parser("replay", help="send parked messages back to their queue")
+    dlq_replay.add_argument("message_id", nargs="?")
+    dlq_replay.add_argument("--all", action="store_true", help="every parked message")
+    dlq_replay.add_argument("--service", choices=SERVICES)
+    dlq_replay.set_defaults(run=cmd_dlq_replay, parser=dlq_replay)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    return args.run(args)
+    try:
+        return args.run(args)
+    except CommandFailed as exc:
+        print(f"sscardctl: {exc}", file=sys.stderr)
+        return 1
+    except operations.Unreachable as exc:
+        print(f"sscardctl: {exc}", file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

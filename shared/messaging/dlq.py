@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pika
+from pika.exceptions import ChannelClosedByBroker
 from pika.spec import BasicProperties
 
 from shared.config import SERVICES, Settings
@@ -98,11 +99,16 @@ def list_dead_letters(settings: Settings, service: str | None = None) -> list[De
     try:
         for name in _services(service):
             channel = connection.channel()
-            while True:
-                method, properties, _body = channel.basic_get(dead_letter_queue(name))
-                if method is None:
-                    break
-                letters.append(_describe(name, properties))
+            try:
+                while True:
+                    method, properties, _body = channel.basic_get(dead_letter_queue(name))
+                    if method is None:
+                        break
+                    letters.append(_describe(name, properties))
+            except ChannelClosedByBroker as exc:
+                if exc.reply_code != 404:
+                    raise
+                continue  # this service has never started: no DLQ, nothing parked
             channel.close()
     finally:
         connection.close()
@@ -122,7 +128,12 @@ def replay(
             channel = connection.channel()
             channel.confirm_delivery()
             while True:
-                method, properties, body = channel.basic_get(dead_letter_queue(name))
+                try:
+                    method, properties, body = channel.basic_get(dead_letter_queue(name))
+                except ChannelClosedByBroker as exc:
+                    if exc.reply_code != 404:
+                        raise
+                    break
                 if method is None:
                     break
                 letter = _describe(name, properties)
@@ -146,7 +157,8 @@ def replay(
                 channel.basic_publish("", letter.original_queue, body, copy, mandatory=True)
                 channel.basic_ack(method.delivery_tag)
                 replayed.append(letter)
-            channel.close()
+            if channel.is_open:
+                channel.close()
     finally:
         connection.close()
     return replayed
