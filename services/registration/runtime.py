@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from services.registration import config
 from services.registration.domain.passwords import Passwords
 from services.registration.domain.throttle import LoginThrottle
-from services.registration.tokens import TokenIssuer
+from services.registration.tokens import TokenIssuer, signing_keys
 from shared.config import Settings
 from shared.db import utcnow
 from shared.keys import KeyRing
@@ -32,7 +32,7 @@ class Runtime:
 
 def build_runtime(settings: Settings) -> Runtime:
     options = config.options(settings)
-    keys = KeyRing(options.jwt_keys_dir, keep_previous=options.keep_previous_keys)
+    keys = signing_keys(settings)
     return Runtime(
         options=options,
         keys=keys,

@@ -10,10 +10,18 @@ from typing import Any
 
 import jwt
 
+from services.registration import config
 from shared.auth.tokens import BANK_OPERATOR, SERVICE, issue_token
+from shared.config import Settings
 from shared.keys import KeyRing
 
 TOKEN_TYPE = "Bearer"  # noqa: S105 — the OAuth token type, not a secret
+
+
+def signing_keys(settings: Settings) -> KeyRing:
+    """The key ring that signs registration's tokens (`JWT_KEYS_DIR`, e.g. a mounted secret)."""
+    options = config.options(settings)
+    return KeyRing(options.jwt_keys_dir, keep_previous=options.keep_previous_keys)
 
 
 class TokenIssuer:
@@ -53,22 +61,21 @@ class KeyRingJwks:
     """What `shared.auth.tokens.TokenVerifier` asks a JwksClient for, answered from the key ring
     on disk: the registration service verifies its own tokens without calling itself.
 
-    Re-read when a token names a kid we have not seen (another process rotated the ring), at
-    most once a second, and at least every `max_age` seconds so retired keys drop out.
+    Re-read whenever a token names a kid not in the cache (another process rotated the ring;
+    reading a few small files costs less than a request), and at least every `max_age`
+    seconds so that retired keys drop out.
     """
 
-    def __init__(self, keys: KeyRing, *, max_age: float = 30.0, min_refresh: float = 1.0):
+    def __init__(self, keys: KeyRing, *, max_age: float = 30.0):
         self.keys = keys
         self.max_age = max_age
-        self.min_refresh = min_refresh
         self._cache: dict[str, jwt.PyJWK] = {}
         self._loaded_at = float("-inf")
         self._lock = threading.Lock()
 
     def key(self, kid: str) -> jwt.PyJWK | None:
         with self._lock:
-            age = time.monotonic() - self._loaded_at
-            if age > self.max_age or (kid not in self._cache and age > self.min_refresh):
+            if kid not in self._cache or time.monotonic() - self._loaded_at > self.max_age:
                 self._cache = {
                     key.kid: jwt.PyJWK(key.public_jwk()) for key in self.keys.verification_keys()
                 }
