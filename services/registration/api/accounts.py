@@ -50,7 +50,9 @@ class RegistrationSchema(Schema):
         required=True,
         validate=_validator(lambda name: accounts.name_problems(accounts.normalise_name(name))),
         metadata={
-            "description": "Real name: 2–30 letters or Chinese characters, parts joined by ·",
+            "description": "Real name: letters or Chinese characters, parts joined by ·",
+            "minLength": accounts.NAME_MIN_LENGTH,
+            "maxLength": accounts.NAME_MAX_LENGTH,
             "example": "张三",
         },
     )
@@ -59,7 +61,9 @@ class RegistrationSchema(Schema):
         load_only=True,
         validate=_validator(accounts.id_number_problems),
         metadata={
-            "description": "18-character resident identity number (GB 11643); x or X",
+            "description": "Resident identity number (GB 11643): check character, real birth "
+            "date, known region; a final x is taken as X",
+            "pattern": "^[0-9]{17}[0-9Xx]$",
             "example": "11010519491231002X",
         },
     )
