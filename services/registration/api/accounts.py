@@ -37,7 +37,7 @@ def _validator(problems):
 class RegistrationSchema(Schema):
     phone = fields.String(
         required=True,
-        validate=validate.Regexp(accounts.PHONE_PATTERN, error=accounts.phone_problems("")[0]),
+        validate=validate.Regexp(accounts.PHONE_PATTERN, error=accounts.PHONE_RULE),
         metadata={"description": "Mainland mobile number", "example": "13800138000"},
     )
     password = fields.String(

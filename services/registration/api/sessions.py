@@ -45,7 +45,7 @@ class InvalidCredentials(Unauthorized):
 class CredentialsSchema(Schema):
     phone = fields.String(
         required=True,
-        validate=validate.Regexp(accounts.PHONE_PATTERN, error=accounts.phone_problems("")[0]),
+        validate=validate.Regexp(accounts.PHONE_PATTERN, error=accounts.PHONE_RULE),
     )
     password = fields.String(
         required=True,

@@ -23,6 +23,7 @@ ACCOUNT_ROLES = (CITIZEN, *STAFF_ROLES)
 
 # Mainland mobile numbers. [0-9], not \d: \d would also accept other scripts' digits.
 PHONE_PATTERN = r"^1[3-9][0-9]{9}$"
+PHONE_RULE = "A mainland mobile number: 11 digits starting with 13 to 19."
 NAME_MIN_LENGTH, NAME_MAX_LENGTH = 2, 30
 # The interpunct of transliterated names (e.g. 阿依古丽·买买提).
 NAME_SEPARATOR = "·"
@@ -60,7 +61,7 @@ def normalise_name(name: str) -> str:
 
 def phone_problems(phone: str) -> list[str]:
     if not _PHONE.match(phone):
-        return ["A mainland mobile number: 11 digits starting with 13 to 19."]
+        return [PHONE_RULE]
     return []
 
 
