@@ -80,7 +80,8 @@ class KeyRing:
         return SigningKey(kid, key)
 
     def _write_new(self) -> SigningKey:
-        kid = datetime.now(UTC).strftime("%Y%m%d%H%M%S") + "-" + secrets.token_hex(4)
+        # Microseconds, so that kids sort in creation order even for rotations within a second.
+        kid = datetime.now(UTC).strftime("%Y%m%d%H%M%S%f") + "-" + secrets.token_hex(4)
         key = Ed25519PrivateKey.generate()
         pem = key.private_bytes(
             serialization.Encoding.PEM,

@@ -7,7 +7,7 @@ import argparse
 import sys
 
 from shared.config import SERVICES, load_settings
-from sscardctl import operations
+from sscardctl import operations, staff
 
 
 class CommandFailed(Exception):
@@ -62,6 +62,14 @@ def cmd_trace(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    from services.registration.tokens import signing_keys
+
+    key = signing_keys(load_settings(args.service)).rotate()
+    print(f"{args.service}: now signing with key {key.kid}; the previous keys still verify")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sscardctl", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -85,6 +93,13 @@ def build_parser() -> argparse.ArgumentParser:
     dlq_replay.add_argument("--all", action="store_true", help="every parked message")
     dlq_replay.add_argument("--service", choices=SERVICES)
     dlq_replay.set_defaults(run=cmd_dlq_replay, parser=dlq_replay)
+
+    staff.register(commands)
+    keys = commands.add_parser("keys", help="token signing keys")
+    key_actions = keys.add_subparsers(dest="keys_command", required=True)
+    rotate = key_actions.add_parser("rotate", help="sign with a new key; older tokens stay valid")
+    rotate.add_argument("--service", required=True, choices=("registration",))
+    rotate.set_defaults(run=cmd_keys_rotate)
     return parser
 
 

@@ -1,6 +1,12 @@
-"""Settings of the registration service."""
+"""Settings of the registration service: the shared ones plus its own, each read as
+`REGISTRATION_<NAME>` first, then `<NAME>` (shared.config.Settings.get)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from argon2.profiles import RFC_9106_LOW_MEMORY
 
 from shared.config import Settings, load_settings
 
@@ -9,3 +15,33 @@ SERVICE = "registration"
 
 def load(environ: dict[str, str] | None = None) -> Settings:
     return load_settings(SERVICE, environ)
+
+
+@dataclass(frozen=True)
+class RegistrationOptions:
+    access_token_ttl_seconds: int
+    service_token_ttl_seconds: int
+    jwt_keys_dir: Path
+    keep_previous_keys: int
+    login_failure_limit: int
+    login_failure_window_seconds: int
+    # argon2id cost; the defaults are RFC 9106's "low memory" profile (64 MiB, t=3, p=4).
+    argon2_time_cost: int
+    argon2_memory_kib: int
+    argon2_parallelism: int
+
+
+def options(settings: Settings) -> RegistrationOptions:
+    default_keys_dir = settings.keys_dir / "registration-jwt"
+    return RegistrationOptions(
+        access_token_ttl_seconds=settings.get_int("ACCESS_TOKEN_TTL_SECONDS", 900),
+        service_token_ttl_seconds=settings.get_int("SERVICE_TOKEN_TTL_SECONDS", 300),
+        # A mounted secret can stand in for the generated key ring.
+        jwt_keys_dir=Path(settings.get("JWT_KEYS_DIR", str(default_keys_dir))),
+        keep_previous_keys=settings.get_int("JWT_KEEP_PREVIOUS_KEYS", 2),
+        login_failure_limit=settings.get_int("LOGIN_FAILURE_LIMIT", 5),
+        login_failure_window_seconds=settings.get_int("LOGIN_FAILURE_WINDOW_SECONDS", 900),
+        argon2_time_cost=settings.get_int("ARGON2_TIME_COST", RFC_9106_LOW_MEMORY.time_cost),
+        argon2_memory_kib=settings.get_int("ARGON2_MEMORY_KIB", RFC_9106_LOW_MEMORY.memory_cost),
+        argon2_parallelism=settings.get_int("ARGON2_PARALLELISM", RFC_9106_LOW_MEMORY.parallelism),
+    )

@@ -1,3 +1,7 @@
 """The registration service's HTTP resources, one blueprint each."""
 
-BLUEPRINTS: list = []
+from services.registration.api import accounts, jwks, service_tokens, sessions
+
+BLUEPRINTS: list = [accounts.blp, sessions.blp, service_tokens.blp]
+# Served at the root, outside /api/v1.
+ROOT_BLUEPRINTS: list = [jwks.blp]

@@ -1,0 +1,127 @@
+"""Data access of the registration service: `dao_<verb>_<noun>()` over its own tables. Callers
+own the transaction (a unit of work); nothing here commits."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+
+from sqlalchemy import delete, select, text, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.registration.domain.accounts import AccountExists, NewAccount
+from services.registration.models import ID_NUMBER_COLUMN, Account, LoginFailure
+from shared.db import is_postgresql, utcnow
+from shared.pii import FieldCipher
+
+PHONE_TAKEN = "This phone number already has an account."
+ID_NUMBER_TAKEN = "This ID number already has an account."
+
+
+def id_number_index(cipher: FieldCipher, id_number: str) -> str:
+    return cipher.blind_index(id_number, column=ID_NUMBER_COLUMN)
+
+
+def dao_find_account_conflicts(
+    session: Session, account: NewAccount, cipher: FieldCipher
+) -> dict[str, list[str]]:
+    conflicts: dict[str, list[str]] = {}
+    if session.scalar(select(Account.account_id).where(Account.phone == account.phone)):
+        conflicts["phone"] = [PHONE_TAKEN]
+    if account.id_number and session.scalar(
+        select(Account.account_id).where(
+            Account.id_number_index == id_number_index(cipher, account.id_number)
+        )
+    ):
+        conflicts["id_number"] = [ID_NUMBER_TAKEN]
+    return conflicts
+
+
+def dao_create_account(session: Session, account: NewAccount, cipher: FieldCipher) -> Account:
+    """Stores a new account; AccountExists when its phone or ID number already has one. The
+    check up front gives a precise answer; the unique constraints settle a race."""
+    conflicts = dao_find_account_conflicts(session, account, cipher)
+    if conflicts:
+        raise AccountExists("An account already exists for these details.", errors=conflicts)
+    row = Account(
+        account_id=account.account_id,
+        phone=account.phone,
+        name=account.name,
+        role=account.role,
+        bank_code=account.bank_code,
+        password_hash=account.password_hash,
+        id_number_encrypted=(
+            cipher.encrypt(account.id_number, column=ID_NUMBER_COLUMN)
+            if account.id_number
+            else None
+        ),
+        id_number_index=id_number_index(cipher, account.id_number) if account.id_number else None,
+        created_at=utcnow(),
+    )
+    session.add(row)
+    try:
+        session.flush()
+    except IntegrityError as exc:
+        # A concurrent registration won the race. Only the constraint's column is looked for;
+        # the driver's message may quote the values, so it is never passed on.
+        violated = str(exc.orig)
+        if "id_number" in violated:
+            errors = {"id_number": [ID_NUMBER_TAKEN]}
+        elif "phone" in violated:
+            errors = {"phone": [PHONE_TAKEN]}
+        else:
+            raise
+        raise AccountExists("An account already exists for these details.", errors=errors) from None
+    return row
+
+
+def dao_get_account_by_id(session: Session, account_id: str) -> Account | None:
+    return session.get(Account, account_id)
+
+
+def dao_get_account_by_phone(session: Session, phone: str) -> Account | None:
+    return session.scalar(select(Account).where(Account.phone == phone))
+
+
+def dao_update_password_hash(session: Session, account_id: str, password_hash: str) -> None:
+    session.execute(
+        update(Account).where(Account.account_id == account_id).values(password_hash=password_hash)
+    )
+
+
+def dao_lock_login_phone(session: Session, phone: str) -> None:
+    """Serialises login bookkeeping for one phone until the transaction ends, so concurrent
+    attempts (in any web worker) cannot all read "4 failures" and all go ahead. SQLite needs
+    nothing: every transaction there takes the write lock up front (shared.db)."""
+    if is_postgresql(session):
+        digest = hashlib.sha256(b"sscard-login:" + phone.encode()).digest()
+        key = int.from_bytes(digest[:8], "big", signed=True)
+        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})
+
+
+def dao_get_login_failures(session: Session, phone: str, *, since: datetime) -> list[datetime]:
+    return list(
+        session.scalars(
+            select(LoginFailure.failed_at).where(
+                LoginFailure.phone == phone, LoginFailure.failed_at > since
+            )
+        )
+    )
+
+
+def dao_record_login_failure(session: Session, phone: str, at: datetime) -> None:
+    session.add(LoginFailure(phone=phone, failed_at=at))
+
+
+def dao_clear_login_failures(session: Session, phone: str) -> None:
+    session.execute(delete(LoginFailure).where(LoginFailure.phone == phone))
+
+
+def dao_delete_login_failures_before(
+    session: Session, before: datetime, *, phone: str | None = None
+) -> None:
+    statement = delete(LoginFailure).where(LoginFailure.failed_at <= before)
+    if phone is not None:
+        statement = statement.where(LoginFailure.phone == phone)
+    session.execute(statement)

@@ -1,0 +1,83 @@
+"""The registration service's side of access tokens: it signs them with the current key of its
+key ring and publishes the ring's public keys (JWKS), current and previous, so every service
+can verify them and a rotation logs nobody out."""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import jwt
+
+from services.registration import config
+from shared.auth.tokens import BANK_OPERATOR, SERVICE, issue_token
+from shared.config import Settings
+from shared.keys import KeyRing
+
+TOKEN_TYPE = "Bearer"  # noqa: S105 — the OAuth token type, not a secret
+
+
+def signing_keys(settings: Settings) -> KeyRing:
+    """The key ring that signs registration's tokens (`JWT_KEYS_DIR`, e.g. a mounted secret)."""
+    options = config.options(settings)
+    return KeyRing(options.jwt_keys_dir, keep_previous=options.keep_previous_keys)
+
+
+class TokenIssuer:
+    def __init__(self, keys: KeyRing, *, access_ttl_seconds: int, service_ttl_seconds: int):
+        self.keys = keys
+        self.access_ttl_seconds = access_ttl_seconds
+        self.service_ttl_seconds = service_ttl_seconds
+
+    def _issue(
+        self, subject: str, roles: list[str], ttl: int, bank_code: str | None = None
+    ) -> dict[str, Any]:
+        token = issue_token(
+            self.keys.current(),
+            subject=subject,
+            roles=roles,
+            ttl_seconds=ttl,
+            bank_code=bank_code,
+        )
+        return {"access_token": token, "token_type": TOKEN_TYPE, "expires_in": ttl}
+
+    def for_account(self, account_id: str, role: str, bank_code: str | None) -> dict[str, Any]:
+        return self._issue(
+            account_id,
+            [role],
+            self.access_ttl_seconds,
+            bank_code if role == BANK_OPERATOR else None,
+        )
+
+    def for_service(self, name: str) -> dict[str, Any]:
+        return self._issue(f"service:{name}", [SERVICE], self.service_ttl_seconds)
+
+    def jwks(self) -> dict[str, list[dict[str, str]]]:
+        return {"keys": [key.public_jwk() for key in self.keys.verification_keys()]}
+
+
+class KeyRingJwks:
+    """What `shared.auth.tokens.TokenVerifier` asks a JwksClient for, answered from the key ring
+    on disk: the registration service verifies its own tokens without calling itself.
+
+    Re-read whenever a token names a kid not in the cache (another process rotated the ring;
+    reading a few small files costs less than a request), and at least every `max_age`
+    seconds so that retired keys drop out.
+    """
+
+    def __init__(self, keys: KeyRing, *, max_age: float = 30.0):
+        self.keys = keys
+        self.max_age = max_age
+        self._cache: dict[str, jwt.PyJWK] = {}
+        self._loaded_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def key(self, kid: str) -> jwt.PyJWK | None:
+        with self._lock:
+            if kid not in self._cache or time.monotonic() - self._loaded_at > self.max_age:
+                self._cache = {
+                    key.kid: jwt.PyJWK(key.public_jwk()) for key in self.keys.verification_keys()
+                }
+                self._loaded_at = time.monotonic()
+            return self._cache.get(kid)
