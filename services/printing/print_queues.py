@@ -16,7 +16,7 @@ from services.printing.dao import dao_list_bank_codes
 from shared.config import Settings
 from shared.errors import TransientError
 from shared.messaging.connection import CONNECTION_ERRORS, connection_parameters
-from shared.messaging.topology import declare_print_queue, declare_topology
+from shared.messaging.topology import declare_exchanges, declare_print_queue, declare_topology
 from shared.uow import Database
 
 
@@ -29,6 +29,7 @@ def declare_print_queues(settings: Settings, bank_codes: Iterable[str]) -> None:
         connection = pika.BlockingConnection(connection_parameters(settings, "print-queues"))
         try:
             channel = connection.channel()
+            declare_exchanges(channel)
             for code in codes:
                 declare_print_queue(channel, settings, code)
         finally:
