@@ -84,8 +84,12 @@ def test_an_admin_creates_and_changes_an_outlet_and_each_change_is_published(
 ):
     _settings, database = printing
     admin = token_authority.admin()
-    body = {"bank_code": "BOC", "name": "中国银行北京东城支行", "district": "东城区",
-            "address": "北京市东城区王府井大街1号"}  # fmt: skip
+    body = {
+        "bank_code": "BOC",
+        "name": "中国银行北京东城支行",
+        "district": "东城区",
+        "address": "北京市东城区王府井大街1号",
+    }
     created = client.post("/api/v1/outlets", json=body, headers=admin)
     assert created.status_code == 201, created.get_data(as_text=True)
     outlet_id = created.get_json()["outlet_id"]
@@ -130,8 +134,9 @@ def test_outlet_changes_need_an_admin_and_valid_fields_and_bad_ones_change_nothi
     assert set(missing.get_json()["errors"]) == {"name", "district", "address"}
     nowhere = client.put(f"/api/v1/outlets/{uuid.uuid4()}", json=body, headers=admin)
     assert nowhere.status_code == 404
-    not_json = client.post("/api/v1/outlets", data="{", content_type="application/json",
-                           headers=admin)  # fmt: skip
+    not_json = client.post(
+        "/api/v1/outlets", data="{", content_type="application/json", headers=admin
+    )
     assert not_json.status_code == 400
     assert len(outbox_events(database)) == before
 
@@ -139,15 +144,17 @@ def test_outlet_changes_need_an_admin_and_valid_fields_and_bad_ones_change_nothi
 def test_an_admin_adds_a_bank_and_its_print_queue_exists_at_once(client, printing, token_authority):
     settings, database = printing
     code = "PSBC" + uuid.uuid4().hex[:4].upper()
-    response = client.put(f"/api/v1/banks/{code}", json={"name": "邮储银行"},
-                          headers=token_authority.admin())  # fmt: skip
+    response = client.put(
+        f"/api/v1/banks/{code}", json={"name": "邮储银行"}, headers=token_authority.admin()
+    )
     assert response.status_code == 201, response.get_data(as_text=True)
     assert queue_depth(settings, f"print.{code}") == 0
 
     body = {"bank_code": code, "name": "邮储银行北京支行", "district": "西城区", "address": "z"}
     outlet = client.post("/api/v1/outlets", json=body, headers=token_authority.admin()).get_json()
-    renamed = client.put(f"/api/v1/banks/{code}", json={"name": "中国邮政储蓄银行"},
-                         headers=token_authority.admin())  # fmt: skip
+    renamed = client.put(
+        f"/api/v1/banks/{code}", json={"name": "中国邮政储蓄银行"}, headers=token_authority.admin()
+    )
     assert renamed.status_code == 200
     latest = outbox_events(database, "outlet.upserted", outlet["outlet_id"])[-1]
     assert latest["data"]["bank_name"] == "中国邮政储蓄银行"

@@ -1,0 +1,151 @@
+"""The partner bank simulator as its own process against the real broker and the real printing
+service: a print message in, its signature checked with the served key, three reports out;
+a tampered message reported as print_failed."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import threading
+
+import pytest
+import requests
+from sqlalchemy import select
+from werkzeug.serving import make_server
+
+from services.printing.app import create_app
+from services.printing.database import PrintingDatabase
+from services.printing.handlers import HANDLERS
+from services.printing.models import Card
+from services.printing.print_queues import printing_topology
+from services.printing.seed import seed_banks_and_outlets
+from shared.testing.running import running_consumer, running_relay
+from shared.testing.waiting import wait_until
+from tests.printing.factories import FileServer
+from tests.printing.integration.helpers import ordered_card, outbox_events, publish
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def printing_service(settings_factory, fresh_broker_url, token_authority):
+    """The printing service's web (over real HTTP), worker and relay, demo banks seeded."""
+    settings = settings_factory("printing", amqp_url=fresh_broker_url)
+    seed_banks_and_outlets(settings)
+    database = PrintingDatabase(settings)
+    app = create_app(settings)
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    files = FileServer(token_authority)
+    try:
+        with running_consumer(
+            settings, database, HANDLERS, declare=printing_topology(database)
+        ) as runner:
+            yield settings, database, f"http://127.0.0.1:{server.port}", files, runner
+    finally:
+        files.stop()
+        server.shutdown()
+        app.extensions["sscard"].database.dispose()
+        database.dispose()
+
+
+@pytest.fixture
+def bank(printing_service):
+    settings, _database, printing_url, _files, _runner = printing_service
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "simulators.partner_bank"],
+        env={
+            **os.environ,
+            "AMQP_URL": settings.amqp_url,
+            "PRINTING_URL": printing_url,
+            "PARTNER_BANK_PORT": str(port),
+            "PARTNER_BANK_STEP_DELAY_SECONDS": "0.1",
+        },
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def listening_to_every_bank():
+        try:
+            status = requests.get(f"{url}/control/v1/status", timeout=1).json()
+        except requests.RequestException:
+            return False
+        return status["connected"] and {"ICBC", "CCB", "BOC"} <= set(status["banks"])
+
+    try:
+        wait_until(listening_to_every_bank, timeout=30, what="the bank to consume")
+        yield url
+    finally:
+        process.terminate()
+        process.wait(15)
+
+
+def card_now(database, card_id: str) -> Card:
+    with database.session_factory() as session:
+        return session.scalar(select(Card).where(Card.card_id == card_id))
+
+
+def test_a_print_message_is_verified_printed_shipped_and_made_ready_for_pickup(
+    printing_service, bank
+):
+    settings, database, _url, files, _runner = printing_service
+    assert requests.get(f"{bank}/healthz", timeout=5).status_code == 200
+    with running_relay(settings, database):
+        card = ordered_card(settings, database, files)
+        wait_until(
+            lambda: card_now(database, card.card_id).status == "ready_for_pickup",
+            timeout=30,
+            what="the bank's three reports",
+        )
+    done = card_now(database, card.card_id)
+    assert done.bank_account_masked.startswith("622202")
+    assert "*" in done.bank_account_masked and len(done.bank_account_masked) == 19
+    for status in ("printed", "shipped", "ready_for_pickup"):
+        [event] = outbox_events(database, f"card.{status}", card.card_id)
+        assert event["correlationid"] == card.application_id
+    status = requests.get(f"{bank}/control/v1/status", timeout=5).json()
+    assert status["verified"] == 1 and status["bad_signatures"] == 0
+    assert status["reported"] == {"printed": 1, "shipped": 1, "ready_for_pickup": 1}
+    assert status["in_production"] == 0
+
+
+def test_a_tampered_print_message_is_reported_as_print_failed(printing_service, bank):
+    settings, database, _url, files, _runner = printing_service
+    card = ordered_card(
+        settings, database, files, bank_code="BOC", outlet_id="7bd41e27-ada7-5cb5-8803-83370118b76d"
+    )
+    # No relay runs: the genuine message stays in the outbox, a forged copy goes out instead.
+    [genuine] = outbox_events(database, "card.print_request", card.card_id)
+    forged = {key: value for key, value in genuine.items() if not key.startswith("_")}
+    forged["data"] = {**forged["data"], "name": "王五"}
+    publish(settings, "sscard.print", "BOC", json.dumps(forged).encode(), forged["id"])
+
+    wait_until(
+        lambda: card_now(database, card.card_id).status == "print_failed",
+        timeout=30,
+        what="the bank to refuse the forgery",
+    )
+    assert "signature" in card_now(database, card.card_id).reason
+    [failed] = outbox_events(database, "card.print_failed", card.card_id)
+    assert "signature verification failed" in failed["data"]["reason"]
+    status = requests.get(f"{bank}/control/v1/status", timeout=5).json()
+    assert status["bad_signatures"] == 1 and status["reported"] == {"print_failed": 1}
+
+
+def test_the_control_endpoint_changes_settings_and_refuses_nonsense(bank):
+    knobs = {"failure_rate": 0.5, "step_delay_seconds": 2}
+    changed = requests.put(f"{bank}/control/v1/settings", json=knobs, timeout=5)
+    assert changed.status_code == 200
+    assert changed.json()["settings"] == {"failure_rate": 0.5, "step_delay_seconds": 2.0}
+    bad = requests.put(f"{bank}/control/v1/settings", json={"failure_rate": 7}, timeout=5)
+    assert bad.status_code == 422
+    assert bad.headers["Content-Type"] == "application/problem+json"
+    assert "failure_rate" in bad.json()["errors"]
+    assert requests.get(f"{bank}/nothing", timeout=5).status_code == 404
