@@ -24,6 +24,7 @@ from shared.errors import Forbidden, NotFound
 from shared.web.app import readonly_session, unit_of_work
 from shared.web.auth import current_principal, requires_roles
 from shared.web.idempotency import idempotent
+from shared.web.problems import ProblemSchema
 
 blp = Blueprint("cards", __name__, description="Card orders and their life until activation.")
 
@@ -113,6 +114,17 @@ class CardEventSchema(Schema):
     )
 
 
+def problem_doc(description: str) -> dict:
+    return {
+        "schema": ProblemSchema,
+        "description": description,
+        "content_type": "application/problem+json",
+    }
+
+
+NO_SUCH_CARD = problem_doc("No such card, or another bank's")
+
+
 def card_view(session, card: Card) -> dict:
     applicant = dao_get_applicant(session, card.application_id)
     return {
@@ -173,6 +185,7 @@ def list_cards(**query):
 @blp.route("/cards/<uuid:card_id>", methods=["GET"])
 @requires_roles(ADMIN, BANK_OPERATOR)
 @blp.response(200, CardSchema)
+@blp.alt_response(404, **NO_SUCH_CARD)
 def get_card(card_id):
     with readonly_session() as session:
         return card_view(session, _visible_card(session, str(card_id)))
@@ -182,6 +195,8 @@ def get_card(card_id):
 @requires_roles(BANK_OPERATOR)
 @blp.arguments(CardEventSchema)
 @blp.response(200, CardSchema)
+@blp.alt_response(404, **NO_SUCH_CARD)
+@blp.alt_response(409, **problem_doc("The card cannot take this status (now)"))
 def post_card_event(payload, card_id):
     """A status report from the card's bank: 200 when applied, 200 and nothing changes when
     the card is already there, 409 when the card cannot take that status (now)."""
@@ -207,6 +222,8 @@ def post_card_event(payload, card_id):
 @requires_roles(ADMIN)
 @idempotent
 @blp.response(200, CardSchema)
+@blp.alt_response(404, **NO_SUCH_CARD)
+@blp.alt_response(409, **problem_doc("The card's printing has not failed"))
 def reprint(card_id):
     """After print_failed: a new serial and a new signed print message to the bank; 409 in
     any other status."""

@@ -200,3 +200,11 @@ def test_the_served_key_verifies_the_print_message_and_no_changed_byte_passes(ca
     altered = base64.b64encode(bytes([photo[0] ^ 1]) + photo[1:]).decode()
     tampered = {**data, "photo": {**data["photo"], "data_base64": altered}}
     assert not verify(public_key, tampered, message["signature"])
+
+
+def test_openapi_documents_the_card_routes_and_their_problems(client):
+    spec = client.get("/openapi.json").get_json()
+    events = spec["paths"]["/api/v1/cards/{card_id}/events"]["post"]
+    assert {"200", "404", "409", "422"} <= set(events["responses"])
+    assert events["security"] == [{"bearerAuth": []}]
+    assert "security" not in spec["paths"]["/api/v1/print-signing-key"]["get"]
