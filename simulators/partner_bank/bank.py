@@ -150,8 +150,13 @@ class PartnerBank:
             next_refresh = 0.0
             while not self._stop.is_set():
                 if time.monotonic() >= next_refresh:
-                    self._subscribe_to_banks()
-                    next_refresh = time.monotonic() + self.settings.bank_refresh_seconds
+                    complete = self._subscribe_to_banks()
+                    # Look again soon while the printing service or a queue is not there yet.
+                    next_refresh = time.monotonic() + (
+                        self.settings.bank_refresh_seconds
+                        if complete
+                        else self.settings.retry_seconds
+                    )
                 connection.process_data_events(time_limit=0.5)
         finally:
             self.stats.connected = False
@@ -183,13 +188,17 @@ class PartnerBank:
         probe.close()
         return True
 
-    def _subscribe_to_banks(self) -> None:
-        for code in self.bank_codes():
+    def _subscribe_to_banks(self) -> bool:
+        """Consumes every known bank's queue; False when some are missing for now."""
+        codes = self.bank_codes()
+        complete = bool(codes)
+        for code in codes:
             queue = print_queue(code)
             if code in self._consuming:
                 continue
             if not self._queue_exists(queue):
                 log.info("queue %s does not exist yet; will look again", queue)
+                complete = False
                 continue
             self._consume_channel.basic_consume(
                 queue,
@@ -201,6 +210,7 @@ class PartnerBank:
             log.info("consuming %s", queue)
         with self.stats.lock:
             self.stats.banks = sorted(self._consuming)
+        return complete
 
     # -- a print message arrives ------------------------------------------------------------
     def _on_print_message(self, bank_code: str, method, _properties, body: bytes) -> None:
@@ -340,6 +350,7 @@ def main() -> None:
     from simulators.partner_bank.control import ControlServer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s partner-bank %(message)s")
+    logging.getLogger("pika").setLevel(logging.WARNING)
     settings = BankSettings.from_environment()
     bank = PartnerBank(settings)
     control = ControlServer(settings, bank.stats).start()

@@ -90,15 +90,18 @@ def test_an_approval_before_the_applicant_data_is_retried_until_it_is_there(prin
 def test_an_application_cancelled_before_approval_never_gets_a_card(printing, files):
     settings, database = printing
     application = Application(files)
+    cancelled = application.cancelled()
     outcomes = handle_one_by_one(
         settings,
         database,
         HANDLERS,
         application.submitted(),
-        application.cancelled(),
+        cancelled,
+        cancelled,
+        application.cancelled(),  # cancelled again, as another event
         application.approved(),
     )
-    assert outcomes == ["handled", "handled", "handled"]
+    assert outcomes == ["handled", "handled", "duplicate", "handled", "handled"]
     assert cards_of(database, application.application_id) == []
     with database.session_factory() as session:
         assert session.get(Applicant, application.application_id) is None  # data deleted
