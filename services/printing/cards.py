@@ -179,12 +179,10 @@ def _send_to_print(
     reprint: bool,
 ) -> None:
     session = uow.session
-    region_code = database.cipher.decrypt(applicant.id_number_encrypted, column=ID_NUMBER_COLUMN)[
-        :6
-    ]
+    id_number = database.cipher.decrypt(applicant.id_number_encrypted, column=ID_NUMBER_COLUMN)
     card.card_serial = _unused_serial(uow)
     card.card_identification_code = numbers.new_identification_code(
-        region_code, card.issue_date, card.card_serial
+        id_number[:6], card.issue_date, card.card_serial
     )
     card.print_count += 1
     card.updated_at = utcnow()
@@ -207,7 +205,7 @@ def _send_to_print(
         gender=applicant.gender,
         ethnicity=applicant.ethnicity,
         birth_date=applicant.birth_date,
-        id_number=database.cipher.decrypt(applicant.id_number_encrypted, column=ID_NUMBER_COLUMN),
+        id_number=id_number,
         photo=applicant.photo,
         photo_content_type=applicant.photo_content_type,
     )
