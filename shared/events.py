@@ -166,6 +166,9 @@ class CardStatusChanged(EventData):
 
 class BankCardStatus(EventData):
     card_id = fields.UUID(required=True)
+    # The print run the report is about; lets a late report on an earlier run (before a
+    # reprint) be recognised as such.
+    card_serial = fields.String(validate=validate.Length(equal=9))
     status = fields.String(required=True, validate=validate.OneOf(BANK_REPORTED_STATUSES))
     reason = fields.String(allow_none=True)
     occurred_at = fields.DateTime(required=True)

@@ -7,15 +7,18 @@ from flask import Flask
 from services.printing import __doc__ as package_doc
 from services.printing import config, models
 from services.printing.api import BLUEPRINTS
+from services.printing.database import PrintingDatabase
 from shared.config import Settings
 from shared.web.app import create_service_app
 
 
 def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or config.load()
     return create_service_app(
-        settings or config.load(),
+        settings,
         models.metadata,
         title="sscard printing",
         description=package_doc,
         blueprints=BLUEPRINTS,
+        database=PrintingDatabase(settings),
     )

@@ -2,12 +2,130 @@
 
 from __future__ import annotations
 
-from sqlalchemy.orm import DeclarativeBase
+from datetime import date, datetime
 
-from shared.db import new_metadata
+from sqlalchemy import (
+    Boolean,
+    Date,
+    ForeignKey,
+    Integer,
+    LargeBinary,
+    String,
+    Text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column
+
+from shared.db import UTCDateTime, new_metadata, utcnow
 
 metadata = new_metadata()
 
 
 class Base(DeclarativeBase):
     metadata = metadata
+
+
+class Bank(Base):
+    __tablename__ = "banks"
+
+    bank_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    name: Mapped[str] = mapped_column(String(120))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Outlet(Base):
+    __tablename__ = "outlets"
+
+    outlet_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    bank_code: Mapped[str] = mapped_column(ForeignKey("banks.bank_code"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    district: Mapped[str] = mapped_column(String(100))
+    address: Mapped[str] = mapped_column(String(300))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Applicant(Base):
+    """This service's copy of what it needs from `application.submitted` to print the card.
+    The ID number is encrypted; the photo is kept here so a print or a reprint months later
+    needs nothing from the application service."""
+
+    __tablename__ = "applicants"
+
+    application_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    account_id: Mapped[str] = mapped_column(String(36), index=True)
+    acceptance_number: Mapped[str] = mapped_column(String(40))
+    outlet_id: Mapped[str] = mapped_column(String(36))
+    bank_code: Mapped[str] = mapped_column(String(16))
+    name: Mapped[str] = mapped_column(String(100))
+    gender: Mapped[str] = mapped_column(String(10))
+    ethnicity: Mapped[str] = mapped_column(String(40))
+    birth_date: Mapped[date] = mapped_column(Date)
+    id_number_encrypted: Mapped[str] = mapped_column(Text)
+    id_number_masked: Mapped[str] = mapped_column(String(18))
+    photo_sha256: Mapped[str] = mapped_column(String(64))
+    photo_content_type: Mapped[str] = mapped_column(String(40))
+    photo: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+    submitted_event_id: Mapped[str] = mapped_column(String(64))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApplicationCancellation(Base):
+    """A cancelled application: no card is ever made for it, and its personal data is gone."""
+
+    __tablename__ = "application_cancellations"
+
+    application_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    cancelled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Card(Base):
+    """One card order per application; its serial and identification code are those of the
+    current print run (a reprint replaces them; card_serials keeps them all)."""
+
+    __tablename__ = "cards"
+
+    card_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    application_id: Mapped[str] = mapped_column(String(36), unique=True)
+    account_id: Mapped[str] = mapped_column(String(36), index=True)
+    bank_code: Mapped[str] = mapped_column(ForeignKey("banks.bank_code"), index=True)
+    outlet_id: Mapped[str] = mapped_column(String(36), index=True)
+    card_serial: Mapped[str] = mapped_column(String(9), unique=True)
+    card_identification_code: Mapped[str] = mapped_column(String(32), unique=True)
+    status: Mapped[str] = mapped_column(String(32), index=True)
+    print_count: Mapped[int] = mapped_column(Integer, default=1)
+    issue_date: Mapped[date] = mapped_column(Date)
+    expiry_date: Mapped[date] = mapped_column(Date)
+    bank_account_masked: Mapped[str | None] = mapped_column(String(19), nullable=True)
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CardSerial(Base):
+    """Every serial ever assigned: the primary key keeps a serial from ever being reused."""
+
+    __tablename__ = "card_serials"
+
+    card_serial: Mapped[str] = mapped_column(String(9), primary_key=True)
+    card_id: Mapped[str] = mapped_column(ForeignKey("cards.card_id"), index=True)
+    card_identification_code: Mapped[str] = mapped_column(String(32), unique=True)
+    print_number: Mapped[int] = mapped_column(Integer)
+    assigned_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class CardHistoryEntry(Base):
+    """The card's timeline: every status it took, with the serial of the run it concerned."""
+
+    __tablename__ = "card_history"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    card_id: Mapped[str] = mapped_column(ForeignKey("cards.card_id"), index=True)
+    status: Mapped[str] = mapped_column(String(32))
+    card_serial: Mapped[str] = mapped_column(String(9))
+    reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Who said so: "printing", "bank:<code>" (AMQP) or "operator:<account id>" (REST).
+    source: Mapped[str] = mapped_column(String(80))
+    occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

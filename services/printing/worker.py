@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from services.printing import config, models
+from services.printing import config
+from services.printing.database import PrintingDatabase
 from services.printing.handlers import HANDLERS
+from services.printing.print_queues import printing_topology
 from shared.logs import configure_logging
 from shared.messaging.consumer import run_worker
-from shared.uow import Database
 
 
 def main() -> None:
@@ -14,7 +15,10 @@ def main() -> None:
     configure_logging(
         f"{settings.service}-worker", level=settings.log_level, json_lines=settings.log_json
     )
-    run_worker(settings, Database(settings.database_url, models.metadata, pool_size=2), HANDLERS)
+    database = PrintingDatabase(settings, pool_size=2)
+    # The signing key exists before the first print message, and web serves the same one.
+    database.print_keys.current()
+    run_worker(settings, database, HANDLERS, declare=printing_topology(database))
 
 
 if __name__ == "__main__":

@@ -60,6 +60,10 @@ from shared.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
+# The routing key a message was first published with. A retried or replayed copy comes back
+# through the default exchange under the queue's name, so the consumer keeps the original here.
+HEADER_ROUTING_KEY = "sscard-routing-key"
+
 Handler = Callable[[UnitOfWork, Event], None]
 
 CONSUMED = Counter(
@@ -91,6 +95,16 @@ class Delivery:
     @property
     def retries(self) -> int:
         return int((self.properties.headers or {}).get(HEADER_RETRIES, 0))
+
+    @property
+    def original_routing_key(self) -> str:
+        """The header is trusted only on copies that came back through the default exchange
+        (our own retries and replays); on a first delivery the routing key itself counts, so
+        a publisher cannot pose as another routing key with a header of its own."""
+        remembered = (self.properties.headers or {}).get(HEADER_ROUTING_KEY)
+        if self.exchange == "" and remembered:
+            return remembered.decode() if isinstance(remembered, bytes) else str(remembered)
+        return self.routing_key
 
 
 @dataclass(frozen=True)
@@ -251,6 +265,7 @@ class ConsumerRunner:
             return
         headers = {
             **(item.delivery.properties.headers or {}),
+            HEADER_ROUTING_KEY: item.delivery.original_routing_key,
             HEADER_SERVICE: self.settings.service,
             HEADER_DELAY: str(delays[retries]),
             HEADER_RETRIES: retries + 1,
@@ -271,6 +286,7 @@ class ConsumerRunner:
     def _republish_to_dead_letters(self, side_channel, item: Settled, *, kind: str) -> None:
         headers = {
             **(item.delivery.properties.headers or {}),
+            HEADER_ROUTING_KEY: item.delivery.original_routing_key,
             HEADER_ERROR: (item.error or "")[:1000],
             HEADER_ERROR_KIND: kind,
             HEADER_ORIGINAL_QUEUE: self.queue,
@@ -314,7 +330,7 @@ class ConsumerRunner:
             decoded: list[tuple[int, Delivery, Event, Handler]] = []
             for index, delivery in enumerate(deliveries):
                 try:
-                    event = parse_event(delivery.body)
+                    event = parse_event(delivery.body, routing_key=delivery.original_routing_key)
                     handler = self.handlers.get(event.type)
                     if handler is None:
                         raise PermanentMessageError(

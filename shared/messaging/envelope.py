@@ -70,6 +70,9 @@ class Event:
     correlationid: str | None = None
     causationid: str | None = None
     extensions: dict[str, Any] = field(default_factory=dict)
+    # Not part of the CloudEvent: the AMQP routing key it was published with, set by the
+    # consumer for handlers whose rules depend on it (a bank's code in `bank.<code>.<status>`).
+    routing_key: str | None = field(default=None, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         envelope: dict[str, Any] = {
@@ -130,7 +133,7 @@ def new_event(
     )
 
 
-def parse_event(body: bytes) -> Event:
+def parse_event(body: bytes, *, routing_key: str | None = None) -> Event:
     """Decodes and validates a message body; anything wrong is a permanent failure."""
     try:
         raw = json.loads(body)
@@ -163,4 +166,5 @@ def parse_event(body: bytes) -> Event:
         correlationid=raw.get("correlationid"),
         causationid=raw.get("causationid"),
         extensions={k: v for k, v in raw.items() if k not in _CONTEXT_ATTRIBUTES},
+        routing_key=routing_key,
     )

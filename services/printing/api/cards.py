@@ -1,0 +1,236 @@
+"""Card orders: what admins and bank operators see, the status reports bank operators post at
+the outlet, and reprints after a failed print (admin). A bank operator sees and moves only
+their own bank's cards; any other card answers 404, as if it did not exist."""
+
+from __future__ import annotations
+
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from services.printing.cards import StatusReport, apply_status_report, reprint_card
+from services.printing.dao import (
+    dao_get_applicant,
+    dao_get_card,
+    dao_get_card_history,
+    dao_get_card_serials,
+    dao_list_cards,
+)
+from services.printing.database import printing_database
+from services.printing.domain.lifecycle import REPORTABLE, STATUSES
+from services.printing.models import Card
+from shared.auth import ADMIN, BANK_OPERATOR
+from shared.db import utcnow
+from shared.errors import Forbidden, NotFound
+from shared.web.app import readonly_session, unit_of_work
+from shared.web.auth import current_principal, requires_roles
+from shared.web.idempotency import idempotent
+from shared.web.problems import ProblemSchema
+
+blp = Blueprint("cards", __name__, description="Card orders and their life until activation.")
+
+
+class HolderSchema(Schema):
+    name = fields.String()
+    id_number_masked = fields.String()
+
+
+class SerialSchema(Schema):
+    card_serial = fields.String()
+    card_identification_code = fields.String()
+    print_number = fields.Integer()
+    assigned_at = fields.DateTime()
+
+
+class TimelineEntrySchema(Schema):
+    status = fields.String()
+    at = fields.DateTime(metadata={"description": "When it happened, as its source reported"})
+    card_serial = fields.String(metadata={"description": "The print run it concerns"})
+    reason = fields.String(allow_none=True)
+    source = fields.String(metadata={"description": "printing, bank:<code> or operator:<id>"})
+
+
+class CardSchema(Schema):
+    card_id = fields.UUID()
+    application_id = fields.UUID()
+    account_id = fields.UUID()
+    bank_code = fields.String()
+    outlet_id = fields.UUID()
+    card_serial = fields.String()
+    card_identification_code = fields.String()
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    reason = fields.String(allow_none=True)
+    print_count = fields.Integer()
+    issue_date = fields.Date()
+    expiry_date = fields.Date()
+    bank_account_masked = fields.String(allow_none=True)
+    holder = fields.Nested(HolderSchema, allow_none=True)
+    serials = fields.List(fields.Nested(SerialSchema))
+    timeline = fields.List(fields.Nested(TimelineEntrySchema))
+    created_at = fields.DateTime()
+    updated_at = fields.DateTime()
+
+
+_CARD_COLUMNS = (
+    "card_id",
+    "application_id",
+    "account_id",
+    "bank_code",
+    "outlet_id",
+    "card_serial",
+    "card_identification_code",
+    "status",
+    "reason",
+    "print_count",
+    "issue_date",
+    "expiry_date",
+    "bank_account_masked",
+    "created_at",
+    "updated_at",
+)
+
+
+class CardListSchema(Schema):
+    items = fields.List(fields.Nested(CardSchema))
+
+
+class CardQuerySchema(Schema):
+    application_id = fields.UUID()
+    outlet_id = fields.UUID()
+    bank_code = fields.String(metadata={"description": "Admins only; operators see their bank"})
+    status = fields.String(validate=validate.OneOf(STATUSES))
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
+
+
+class CardEventSchema(Schema):
+    status = fields.String(required=True, validate=validate.OneOf(REPORTABLE))
+    reason = fields.String(allow_none=True, validate=validate.Length(max=500))
+    bank_account_masked = fields.String(
+        validate=validate.Length(min=16, max=19),
+        metadata={"description": "With `printed`: the debit account, first 6 + * + last 4"},
+    )
+    card_serial = fields.String(
+        validate=validate.Length(equal=9),
+        metadata={"description": "The print run this is about; defaults to the current one"},
+    )
+
+
+def problem_doc(description: str) -> dict:
+    return {
+        "schema": ProblemSchema,
+        "description": description,
+        "content_type": "application/problem+json",
+    }
+
+
+NO_SUCH_CARD = problem_doc("No such card, or another bank's")
+
+
+def card_view(session, card: Card) -> dict:
+    applicant = dao_get_applicant(session, card.application_id)
+    return {
+        **{name: getattr(card, name) for name in _CARD_COLUMNS},
+        "holder": (
+            {"name": applicant.name, "id_number_masked": applicant.id_number_masked}
+            if applicant
+            else None
+        ),
+        "serials": dao_get_card_serials(session, card.card_id),
+        "timeline": [
+            {
+                "status": entry.status,
+                "at": entry.occurred_at,
+                "card_serial": entry.card_serial,
+                "reason": entry.reason,
+                "source": entry.source,
+            }
+            for entry in dao_get_card_history(session, card.card_id)
+        ],
+    }
+
+
+def _operator_bank() -> str | None:
+    """The caller's bank when they are a bank operator (None for an admin)."""
+    principal = current_principal()
+    if principal.has_any(ADMIN):
+        return None
+    if not principal.bank_code:
+        raise Forbidden("This bank operator's token names no bank.")
+    return principal.bank_code
+
+
+def _visible_card(session, card_id: str, *, for_update: bool = False) -> Card:
+    card = dao_get_card(session, card_id, for_update=for_update)
+    bank = _operator_bank()
+    if card is None or (bank is not None and card.bank_code != bank):
+        raise NotFound("No such card.")
+    return card
+
+
+@blp.route("/cards", methods=["GET"])
+@requires_roles(ADMIN, BANK_OPERATOR)
+@blp.arguments(CardQuerySchema, location="query", as_kwargs=True)
+@blp.response(200, CardListSchema)
+def list_cards(**query):
+    """Newest first; `?application_id=` finds an application's card."""
+    bank = _operator_bank()
+    if bank is not None:
+        query["bank_code"] = bank
+    for name in ("application_id", "outlet_id"):
+        if query.get(name) is not None:
+            query[name] = str(query[name])
+    with readonly_session() as session:
+        return {"items": [card_view(session, card) for card in dao_list_cards(session, **query)]}
+
+
+@blp.route("/cards/<uuid:card_id>", methods=["GET"])
+@requires_roles(ADMIN, BANK_OPERATOR)
+@blp.response(200, CardSchema)
+@blp.alt_response(404, **NO_SUCH_CARD)
+def get_card(card_id):
+    with readonly_session() as session:
+        return card_view(session, _visible_card(session, str(card_id)))
+
+
+@blp.route("/cards/<uuid:card_id>/events", methods=["POST"])
+@requires_roles(BANK_OPERATOR)
+@blp.arguments(CardEventSchema)
+@blp.response(200, CardSchema)
+@blp.alt_response(404, **NO_SUCH_CARD)
+@blp.alt_response(409, **problem_doc("The card cannot take this status (now)"))
+def post_card_event(payload, card_id):
+    """A status report from the card's bank: 200 when applied, 200 and nothing changes when
+    the card is already there, 409 when the card cannot take that status (now)."""
+    principal = current_principal()
+    with unit_of_work() as uow:
+        card = _visible_card(uow.session, str(card_id), for_update=True)
+        report = StatusReport(
+            status=payload["status"],
+            source=f"operator:{principal.subject}",
+            occurred_at=utcnow(),
+            reason=payload.get("reason"),
+            bank_account=payload.get("bank_account_masked"),
+            card_serial=payload.get("card_serial"),
+        )
+        apply_status_report(uow, card, report)
+        uow.session.flush()
+        view = card_view(uow.session, card)
+        uow.commit()
+        return view
+
+
+@blp.route("/cards/<uuid:card_id>/reprint", methods=["POST"])
+@requires_roles(ADMIN)
+@idempotent
+@blp.response(200, CardSchema)
+@blp.alt_response(404, **NO_SUCH_CARD)
+@blp.alt_response(409, **problem_doc("The card's printing has not failed"))
+def reprint(card_id):
+    """After print_failed: a new serial and a new signed print message to the bank; 409 in
+    any other status."""
+    with unit_of_work() as uow:
+        card = _visible_card(uow.session, str(card_id), for_update=True)
+        reprint_card(uow, printing_database(uow), card)
+        uow.session.flush()
+        view = card_view(uow.session, card)
+        uow.commit()
+        return view

@@ -1,0 +1,131 @@
+"""Data access for the bank printing service: `dao_<verb>_<noun>()` functions over a session."""
+
+from __future__ import annotations
+
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, undefer
+
+from services.printing.models import (
+    Applicant,
+    ApplicationCancellation,
+    Bank,
+    Card,
+    CardHistoryEntry,
+    CardSerial,
+    Outlet,
+)
+
+# -- banks and outlets ------------------------------------------------------------------------
+
+
+def dao_get_bank(session: Session, bank_code: str) -> Bank | None:
+    return session.get(Bank, bank_code)
+
+
+def dao_list_banks(session: Session) -> list[Bank]:
+    return list(session.scalars(select(Bank).order_by(Bank.bank_code)))
+
+
+def dao_list_bank_codes(session: Session) -> list[str]:
+    return list(session.scalars(select(Bank.bank_code).order_by(Bank.bank_code)))
+
+
+def dao_get_outlet(session: Session, outlet_id: str) -> Outlet | None:
+    return session.get(Outlet, outlet_id)
+
+
+def dao_list_outlets(
+    session: Session,
+    *,
+    bank_code: str | None = None,
+    district: str | None = None,
+    include_inactive: bool = False,
+) -> list[Outlet]:
+    query = select(Outlet).order_by(Outlet.bank_code, Outlet.district, Outlet.name)
+    if bank_code:
+        query = query.where(Outlet.bank_code == bank_code)
+    if district:
+        query = query.where(Outlet.district == district)
+    if not include_inactive:
+        query = query.where(Outlet.active.is_(True))
+    return list(session.scalars(query))
+
+
+def dao_list_outlets_of_bank(session: Session, bank_code: str) -> list[Outlet]:
+    return list(session.scalars(select(Outlet).where(Outlet.bank_code == bank_code)))
+
+
+def dao_list_all_outlets(session: Session) -> list[Outlet]:
+    return list(session.scalars(select(Outlet).order_by(Outlet.outlet_id)))
+
+
+# -- applicants -------------------------------------------------------------------------------
+
+
+def dao_get_applicant(
+    session: Session, application_id: str, *, with_photo: bool = False
+) -> Applicant | None:
+    options = [undefer(Applicant.photo)] if with_photo else []
+    return session.get(Applicant, application_id, options=options)
+
+
+def dao_is_application_cancelled(session: Session, application_id: str) -> bool:
+    return session.scalar(
+        select(exists().where(ApplicationCancellation.application_id == application_id))
+    )
+
+
+# -- cards ------------------------------------------------------------------------------------
+
+
+def dao_get_card(session: Session, card_id: str, *, for_update: bool = False) -> Card | None:
+    return session.get(Card, card_id, with_for_update=for_update or None)
+
+
+def dao_get_card_by_application(session: Session, application_id: str) -> Card | None:
+    return session.scalar(select(Card).where(Card.application_id == application_id))
+
+
+def dao_list_cards(
+    session: Session,
+    *,
+    bank_code: str | None = None,
+    application_id: str | None = None,
+    outlet_id: str | None = None,
+    status: str | None = None,
+    limit: int = 50,
+) -> list[Card]:
+    query = select(Card).order_by(Card.created_at.desc(), Card.card_id).limit(limit)
+    for column, value in (
+        (Card.bank_code, bank_code),
+        (Card.application_id, application_id),
+        (Card.outlet_id, outlet_id),
+        (Card.status, status),
+    ):
+        if value is not None:
+            query = query.where(column == value)
+    return list(session.scalars(query))
+
+
+def dao_is_card_serial_taken(session: Session, card_serial: str) -> bool:
+    return session.get(CardSerial, card_serial) is not None
+
+
+def dao_get_card_serials(session: Session, card_id: str) -> list[CardSerial]:
+    return list(
+        session.scalars(
+            select(CardSerial)
+            .where(CardSerial.card_id == card_id)
+            .order_by(CardSerial.print_number)
+        )
+    )
+
+
+def dao_get_card_history(session: Session, card_id: str) -> list[CardHistoryEntry]:
+    return list(
+        session.scalars(
+            select(CardHistoryEntry)
+            .where(CardHistoryEntry.card_id == card_id)
+            .order_by(CardHistoryEntry.id)
+        )
+    )

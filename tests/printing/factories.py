@@ -1,0 +1,201 @@
+"""Events and files the printing service's tests are built from."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import io
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from pika.spec import BasicProperties
+from PIL import Image, ImageDraw
+
+from shared.auth.tokens import JwksClient, TokenVerifier
+from shared.claim_check import INTERNAL_FILES_PATH, claim_check_url
+from shared.errors import Unauthorized
+from shared.messaging.consumer import Delivery
+from shared.messaging.envelope import CONTENT_TYPE, Event, new_event
+
+ICBC_XICHENG = "d93b57ed-c814-56a3-8ea1-245377fd863d"
+CCB_DONGCHENG = "920f3744-f3d0-5d21-9359-b418f38a8a08"
+ID_NUMBER = "11010519491231002X"
+
+
+@functools.cache
+def card_photo() -> bytes:
+    """A 358×441 JPEG; what is in it does not matter to printing."""
+    buffer = io.BytesIO()
+    image = Image.new("RGB", (358, 441), "white")
+    ImageDraw.Draw(image).ellipse((90, 80, 270, 300), fill=(200, 160, 130))
+    image.save(buffer, "JPEG", quality=70, dpi=(350, 350))
+    return buffer.getvalue()
+
+
+class FileServer:
+    """The application service's internal file endpoint, as the printing service sees it: a
+    claim-check URL that answers only to a valid service token."""
+
+    def __init__(self, token_authority) -> None:
+        self.files: dict[str, bytes] = {}
+        self.fetches = 0
+        self.verifier = TokenVerifier(JwksClient(token_authority.url + "/.well-known/jwks.json"))
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def add(self, content: bytes, content_type: str = "image/jpeg") -> dict:
+        sha256 = hashlib.sha256(content).hexdigest()
+        self.files[sha256] = content
+        return {
+            "url": claim_check_url(self.url, sha256),
+            "sha256": sha256,
+            "content_type": content_type,
+        }
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def _handler(self):
+        server = self
+        prefix = INTERNAL_FILES_PATH.split("{")[0]
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                token = self.headers.get("Authorization", "").removeprefix("Bearer ")
+                try:
+                    principal = server.verifier.verify(token)
+                except Unauthorized:
+                    principal = None
+                content = server.files.get(self.path.removeprefix(prefix))
+                if principal is None or not principal.is_service:
+                    self.send_response(401)
+                    self.end_headers()
+                    return
+                if content is None:
+                    self.send_response(404)
+                    self.end_headers()
+                    return
+                server.fetches += 1
+                self.send_response(200)
+                self.send_header("Content-Type", "image/jpeg")
+                self.send_header("Content-Length", str(len(content)))
+                self.end_headers()
+                self.wfile.write(content)
+
+        return Handler
+
+
+@dataclass
+class Application:
+    """One citizen's application as the printing service hears about it."""
+
+    files: FileServer
+    bank_code: str = "ICBC"
+    outlet_id: str = ICBC_XICHENG
+    application_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    account_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    name: str = "张秀英"
+    id_number: str = ID_NUMBER
+    photo: bytes = field(default_factory=card_photo)
+
+    def submitted(self) -> Event:
+        photo = self.files.add(self.photo)
+        id_card = self.files.add(b"id card image", "image/png")
+        return new_event(
+            "application.submitted",
+            {
+                "application_id": self.application_id,
+                "account_id": self.account_id,
+                "acceptance_number": "SS" + self.application_id[:8].upper(),
+                "applicant": {
+                    "name": self.name,
+                    "gender": "female",
+                    "ethnicity": "汉族",
+                    "birth_date": "1949-12-31",
+                    "id_number": self.id_number,
+                    "phone": "13800138000",
+                    "address": "北京市西城区金融大街1号",
+                    "person_status": "retired",
+                },
+                "outlet_id": self.outlet_id,
+                "bank_code": self.bank_code,
+                "files": {"photo": photo, "id_card_front": id_card, "id_card_back": id_card},
+            },
+            source="application",
+            subject=self.application_id,
+            correlation_id=self.application_id,
+        )
+
+    def approved(self) -> Event:
+        return new_event(
+            "verification.approved",
+            {
+                "application_id": self.application_id,
+                "account_id": self.account_id,
+                "case_id": str(uuid.uuid4()),
+            },
+            source="verification",
+            subject=self.application_id,
+            correlation_id=self.application_id,
+        )
+
+    def cancelled(self) -> Event:
+        return new_event(
+            "application.cancelled",
+            {"application_id": self.application_id, "account_id": self.account_id},
+            source="application",
+            subject=self.application_id,
+            correlation_id=self.application_id,
+        )
+
+
+def bank_report(
+    card_id: str,
+    status: str,
+    *,
+    bank_code: str = "ICBC",
+    reason: str | None = None,
+    card_serial: str | None = None,
+    bank_account_masked: str | None = None,
+) -> Event:
+    data = {"card_id": card_id, "status": status, "occurred_at": "2026-11-25T10:00:00Z"}
+    if reason:
+        data["reason"] = reason
+    if card_serial:
+        data["card_serial"] = card_serial
+    if bank_account_masked:
+        data["bank_account_masked"] = bank_account_masked
+    return new_event("bank.card_status", data, source=f"/banks/{bank_code}", subject=card_id)
+
+
+def delivery(event: Event, routing_key: str | None = None, *, tag: int = 1) -> Delivery:
+    """A delivery as the broker would hand it to the consumer, for driving
+    ConsumerRunner.process_batch without a broker."""
+    exchange = "sscard.bank-feedback" if event.type == "bank.card_status" else "sscard.events"
+    return Delivery(
+        delivery_tag=tag,
+        properties=BasicProperties(
+            content_type=CONTENT_TYPE, message_id=event.id, type=event.type, headers={}
+        ),
+        body=event.to_json(),
+        exchange=exchange,
+        routing_key=routing_key or event.type,
+        redelivered=False,
+    )
+
+
+def body_of(event: Event) -> dict:
+    return json.loads(event.to_json())

@@ -1,0 +1,131 @@
+"""From an approved application to exactly one card order and one signed print message."""
+
+from __future__ import annotations
+
+from services.printing.handlers import HANDLERS
+from services.printing.models import Applicant
+from tests.printing.factories import ID_NUMBER, Application
+from tests.printing.integration.helpers import (
+    cards_of,
+    handle,
+    handle_one_by_one,
+    outbox_events,
+)
+
+
+def test_an_approved_application_gets_one_card_and_one_print_message(printing, files):
+    settings, database = printing
+    application = Application(files)
+    approved = application.approved()
+
+    outcomes = handle_one_by_one(
+        settings, database, HANDLERS, application.submitted(), approved, approved
+    )
+    assert outcomes == ["handled", "handled", "duplicate"]
+
+    [card] = cards_of(database, application.application_id)
+    assert card.status == "print_requested"
+    assert len(card.card_serial) == 9
+    assert len(card.card_identification_code) == 32
+    assert card.card_identification_code.startswith("110105D156")
+    [message] = outbox_events(database, "card.print_request", card.card_id)
+    assert message["_routing_key"] == "ICBC"
+    assert message["data"]["card_serial"] == card.card_serial
+    assert message["data"]["social_security_number"] == ID_NUMBER
+    assert message["correlationid"] == application.application_id
+    assert message["signature"] and message["signaturekeyid"]
+    [requested] = outbox_events(database, "card.print_requested", card.card_id)
+    assert requested["data"]["card_id"] == card.card_id
+    assert requested["data"]["reprint"] is False
+
+
+def test_a_second_approval_with_another_event_id_still_makes_one_card(printing, files):
+    settings, database = printing
+    application = Application(files)
+    outcomes = handle(
+        settings,
+        database,
+        HANDLERS,
+        application.submitted(),
+        application.approved(),
+        application.approved(),  # the verification service decided twice
+    )
+    assert outcomes == ["handled", "handled", "handled"]
+    [card] = cards_of(database, application.application_id)
+    assert len(outbox_events(database, "card.print_request", card.card_id)) == 1
+
+
+def test_the_photo_is_fetched_once_with_a_service_token_and_the_id_number_is_encrypted(
+    printing, files
+):
+    settings, database = printing
+    application = Application(files)
+    submitted = application.submitted()
+    fetches_before = files.fetches
+    assert handle_one_by_one(settings, database, HANDLERS, submitted, submitted) == [
+        "handled",
+        "duplicate",
+    ]
+    assert files.fetches == fetches_before + 1
+    with database.session_factory() as session:
+        stored = session.get(Applicant, application.application_id)
+        assert ID_NUMBER not in stored.id_number_encrypted
+        assert stored.id_number_masked == "110105********002X"
+        assert database.cipher.decrypt(stored.id_number_encrypted, column="applicants.id_number")
+
+
+def test_an_approval_before_the_applicant_data_is_retried_until_it_is_there(printing, files):
+    settings, database = printing
+    application = Application(files)
+    approved = application.approved()
+    assert handle(settings, database, HANDLERS, approved) == ["retry"]
+    assert cards_of(database, application.application_id) == []
+    assert handle_one_by_one(settings, database, HANDLERS, application.submitted(), approved) == [
+        "handled",
+        "handled",
+    ]
+    assert len(cards_of(database, application.application_id)) == 1
+
+
+def test_an_application_cancelled_before_approval_never_gets_a_card(printing, files):
+    settings, database = printing
+    application = Application(files)
+    cancelled = application.cancelled()
+    outcomes = handle_one_by_one(
+        settings,
+        database,
+        HANDLERS,
+        application.submitted(),
+        cancelled,
+        cancelled,
+        application.cancelled(),  # cancelled again, as another event
+        application.approved(),
+    )
+    assert outcomes == ["handled", "handled", "duplicate", "handled", "handled"]
+    assert cards_of(database, application.application_id) == []
+    with database.session_factory() as session:
+        assert session.get(Applicant, application.application_id) is None  # data deleted
+
+
+def test_a_cancellation_that_overtakes_the_submission_still_wins(printing, files):
+    settings, database = printing
+    application = Application(files)
+    fetches_before = files.fetches
+    handle_one_by_one(
+        settings,
+        database,
+        HANDLERS,
+        application.cancelled(),
+        application.submitted(),
+        application.approved(),
+    )
+    assert cards_of(database, application.application_id) == []
+    assert files.fetches == fetches_before
+
+
+def test_a_photo_that_does_not_match_its_claim_is_parked(printing, files):
+    settings, database = printing
+    application = Application(files)
+    submitted = application.submitted()
+    files.files[submitted.data["files"]["photo"]["sha256"]] = b"someone else's photo"
+    assert handle(settings, database, HANDLERS, submitted) == ["dead_letter"]
