@@ -30,6 +30,7 @@ migrate: install ## bring every service's database to the newest schema
 
 run: migrate ## start every service, worker, relay and simulator in the foreground (Ctrl-C stops all)
 	@rm -rf var/metrics
+	$(BIN)/sscardctl seed
 	@$(BIN)/python -m shared.process --print-endpoints
 	PATH=$(CURDIR)/$(BIN):$$PATH exec $(BIN)/honcho --procfile deploy/Procfile --app-root . start
 

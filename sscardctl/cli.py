@@ -6,6 +6,8 @@ from __future__ import annotations
 import argparse
 import sys
 
+from sqlalchemy.exc import DBAPIError
+
 from shared.config import SERVICES, load_settings
 from sscardctl import operations, staff
 
@@ -70,6 +72,13 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_seed(_args: argparse.Namespace) -> int:
+    from sscardctl.seed import run_seed
+
+    run_seed()
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="sscardctl", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -94,6 +103,8 @@ def build_parser() -> argparse.ArgumentParser:
     dlq_replay.add_argument("--service", choices=SERVICES)
     dlq_replay.set_defaults(run=cmd_dlq_replay, parser=dlq_replay)
 
+    seed = commands.add_parser("seed", help="demo banks, outlets, registry people and staff")
+    seed.set_defaults(run=cmd_seed)
     staff.register(commands)
     keys = commands.add_parser("keys", help="token signing keys")
     key_actions = keys.add_subparsers(dest="keys_command", required=True)
@@ -112,6 +123,12 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     except operations.Unreachable as exc:
         print(f"sscardctl: {exc}", file=sys.stderr)
+        return 1
+    except DBAPIError as exc:
+        reason = str(exc.orig).splitlines()[0] if exc.orig else type(exc).__name__
+        print(
+            f"sscardctl: database error: {reason} (has `sscardctl migrate` run?)", file=sys.stderr
+        )
         return 1
 
 
