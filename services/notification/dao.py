@@ -189,6 +189,7 @@ def dao_queue_notifications(session: Session, rows: Sequence[dict]) -> None:
                 "attempts": 0,
                 "created_at": now,
                 "next_attempt_at": now,
+                "sent_at": None,
                 **row,
             }
             for row in rows
