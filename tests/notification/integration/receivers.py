@@ -23,8 +23,9 @@ class Received:
 
 
 class Receiver:
-    """`statuses`: the answers, in order (then `default`); `hang`: requests block until it is
-    set (or `hang_limit` seconds pass), as an endpoint that never answers does."""
+    """`statuses`: the answers, in order (then `default`); `answer(request, earlier)`: an answer
+    decided per request instead; `hang`: requests block until it is set (or `hang_limit`
+    seconds pass), as an endpoint that never answers does."""
 
     def __init__(
         self,
@@ -33,13 +34,13 @@ class Receiver:
         default: int = 200,
         hang: threading.Event | None = None,
         hang_limit: float = 30.0,
-        on_request: Callable[[Received], None] | None = None,
+        answer: Callable[[Received, list[Received]], int] | None = None,
     ) -> None:
         self.statuses = list(statuses or [])
         self.default = default
         self.hang = hang
         self.hang_limit = hang_limit
-        self.on_request = on_request
+        self.answer = answer
         self.requests: list[Received] = []
         self.concurrent = 0
         self.max_concurrent = 0
@@ -81,8 +82,10 @@ class Receiver:
             self.concurrent += 1
             self.max_concurrent = max(self.max_concurrent, self.concurrent)
             self._condition.notify_all()
-        if self.on_request:
-            self.on_request(request)
+        if self.answer is not None:
+            with self._condition:
+                earlier = self.requests[:index]
+            return self.answer(request, earlier)
         if self.hang is not None:
             self.hang.wait(self.hang_limit)
         return self.statuses[index] if index < len(self.statuses) else self.default
