@@ -54,8 +54,12 @@ class NotificationConfig:
 
     @property
     def lease(self) -> timedelta:
-        """How long a claimed row is left alone by other dispatchers: longer than any send."""
-        return timedelta(seconds=2 * (self.connect_timeout + self.read_timeout) + 30)
+        """How long a claimed row is left alone by other dispatchers: longer than it can wait
+        behind its slot's other claimed rows (the dispatcher claims two rounds ahead) plus its
+        own send, with room to record the result."""
+        webhook = self.connect_timeout + self.read_timeout
+        gateway = (self.gateway_retries + 1) * (self.gateway_timeout + 3) + 2 * self.gateway_retries
+        return timedelta(seconds=3 * max(webhook, gateway) + 30)
 
 
 def notification_config(settings: Settings) -> NotificationConfig:

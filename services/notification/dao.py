@@ -9,7 +9,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import and_, delete, func, select, update
+from sqlalchemy import Row, and_, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -443,30 +443,79 @@ def dao_claim_due_deliveries(
     return claimed
 
 
-def dao_get_deliveries(session: Session, delivery_ids: Iterable[str]) -> dict[str, WebhookDelivery]:
+def dao_delivery_states(session: Session, delivery_ids: Iterable[str]) -> dict[str, Row]:
     ids = list(delivery_ids)
     if not ids:
         return {}
-    return {
-        d.delivery_id: d
-        for d in session.scalars(
-            select(WebhookDelivery).where(WebhookDelivery.delivery_id.in_(ids))
-        )
-    }
+    table = WebhookDelivery.__table__
+    rows = session.execute(
+        select(
+            table.c.delivery_id, table.c.subscription_id, table.c.status, table.c.created_at
+        ).where(table.c.delivery_id.in_(ids))
+    )
+    return {row.delivery_id: row for row in rows}
 
 
-def dao_get_subscriptions(
-    session: Session, subscription_ids: Iterable[str]
-) -> dict[str, WebhookSubscription]:
+def dao_update_deliveries(
+    session: Session, changes: Sequence[dict], *, only_pending: bool = False
+) -> None:
+    """Each change: `delivery_id` and the new `status`, `attempt_count`, `last_status_code`,
+    `last_error`, `next_attempt_at`, `delivered_at`. Changes that set the same values (a batch
+    of successes) become one `UPDATE … WHERE delivery_id IN (…)`."""
+    table = WebhookDelivery.__table__
+    groups: dict[tuple, list[str]] = {}
+    for change in changes:
+        values = tuple(sorted((k, v) for k, v in change.items() if k != "delivery_id"))
+        groups.setdefault(values, []).append(change["delivery_id"])
+    for values, ids in groups.items():
+        statement = update(table).where(table.c.delivery_id.in_(ids)).values(dict(values))
+        if only_pending:
+            statement = statement.where(table.c.status == "pending")
+        session.execute(statement)
+
+
+def dao_subscription_states(session: Session, subscription_ids: Iterable[str]) -> dict[str, Row]:
     ids = list(set(subscription_ids))
     if not ids:
         return {}
-    return {
-        s.subscription_id: s
-        for s in session.scalars(
-            select(WebhookSubscription).where(WebhookSubscription.subscription_id.in_(ids))
+    table = WebhookSubscription.__table__
+    rows = session.execute(
+        select(table.c.subscription_id, table.c.status, table.c.failing_since).where(
+            table.c.subscription_id.in_(ids)
         )
-    }
+    )
+    return {row.subscription_id: row for row in rows}
+
+
+def dao_track_failing_since(
+    session: Session,
+    *,
+    restart: Mapping[str, datetime | None],
+    start: Mapping[str, datetime],
+) -> None:
+    """`restart`: subscriptions that succeeded in this batch — their run of failures is now
+    none, or begins at the failure after their last success. `start`: subscriptions that only
+    failed — a run begins unless one is already running."""
+    table = WebhookSubscription.__table__
+    cleared = [sid for sid, since in restart.items() if since is None]
+    if cleared:
+        session.execute(
+            update(table)
+            .where(table.c.subscription_id.in_(cleared), table.c.failing_since.is_not(None))
+            .values(failing_since=None)
+        )
+    for sid, since in restart.items():
+        if since is not None:
+            session.execute(
+                update(table).where(table.c.subscription_id == sid).values(failing_since=since)
+            )
+    if start:
+        session.execute(
+            update(table)
+            .where(table.c.subscription_id == bindparam("b_id"), table.c.failing_since.is_(None))
+            .values(failing_since=bindparam("b_since")),
+            [{"b_id": sid, "b_since": since} for sid, since in start.items()],
+        )
 
 
 def dao_add_attempts(session: Session, rows: Sequence[dict]) -> None:

@@ -31,7 +31,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-import requests
+import urllib3
 from prometheus_client import Counter
 
 from services.notification import config as service_config
@@ -47,7 +47,11 @@ from services.notification.domain.webhooks import (
     secret_key,
     webhook_headers,
 )
-from services.notification.outbound import DestinationGuard, describe_failure, guarded_session
+from services.notification.outbound import (
+    DestinationGuard,
+    describe_failure,
+    guarded_pool_manager,
+)
 from services.notification.providers import (
     ChannelProvider,
     DeliveryFailed,
@@ -69,6 +73,9 @@ NOTIFICATION_RETRY = RetryPolicy(
     base=timedelta(seconds=30), factor=2.0, cap=timedelta(hours=1), window=timedelta(days=1)
 )
 NO_ADDRESS = "no address bound on this channel yet"
+# Rows claimed per slot: this many times its request limit, so the next request of a busy
+# subscription starts the moment one finishes, without waiting for a database round trip.
+CLAIM_AHEAD = 8
 _NOTICE_NAMESPACE = uuid.UUID("5d0e8a4c-2f7e-4b1a-9a53-7c1f3f0b2d61")
 
 WEBHOOK_ATTEMPTS = Counter(
@@ -152,117 +159,174 @@ class Dispatcher:
         self._cipher = FieldCipher(settings.pii_key())
         self._keys: dict[str, bytes] = {}
         self._pool = ThreadPoolExecutor(self.config.workers, thread_name_prefix="dispatch")
-        self._local = threading.local()
-        # Touched only by the thread that runs the loop; workers report through `_done`.
-        self._in_flight: collections.Counter[str] = collections.Counter()
+        self._http = guarded_pool_manager(self.guard, maxsize=self.config.workers)
+        self._timeout = urllib3.Timeout(
+            connect=self.config.connect_timeout, read=self.config.read_timeout
+        )
+        # Claimed and not yet recorded, per slot; and claimed rows waiting for their slot to
+        # have a free request. Shared by the claiming loop, the recorder and the workers.
+        self._lock = threading.RLock()
+        self._claimed: collections.Counter[str] = collections.Counter()
         self._unrecorded: list[WebhookOutcome | NotificationOutcome] = []
+        self._waiting: dict[str, collections.deque] = collections.defaultdict(collections.deque)
+        self._running: collections.Counter[str] = collections.Counter()
         self._done: queue.SimpleQueue = queue.SimpleQueue()
-        self._wake = threading.Event()
+        self._finished_event = threading.Event()  # a send finished: something to record
+        self._wake = threading.Event()  # slots were freed, or stop: the claiming loop goes on
         self._stop = threading.Event()
 
     # -- lifecycle ---------------------------------------------------------------------------
     def run(self) -> None:
+        """Claims on this thread and records on another, each in its own short transactions,
+        so neither waits for the other's database round trips."""
         log.info(
             "dispatching with %d workers, at most %d requests per subscription",
             self.config.workers,
             self.config.webhook_max_in_flight,
         )
+        recording = threading.Event()
+        recorder = threading.Thread(
+            target=self._record_until, args=(recording,), name="dispatch-recorder", daemon=True
+        )
+        recorder.start()
         while not self._stop.is_set():
-            if not self.step():
+            if not self._claim_step():
                 self._wake.wait(self.config.poll_interval)
                 self._wake.clear()
-        try:
-            self.wait_idle(self.config.connect_timeout + self.config.read_timeout + 5)
-        except TimeoutError:
+        self._drop_waiting()
+        deadline = time.monotonic() + self.config.connect_timeout + self.config.read_timeout + 5
+        while self.claimed and time.monotonic() < deadline:
+            self._wake.wait(0.05)
+            self._wake.clear()
+        if self.claimed:
             log.warning("stopping with sends in flight; their leases will expire and retry")
+        recording.set()
+        self._finished_event.set()
+        recorder.join(10)
         self._pool.shutdown(wait=False, cancel_futures=True)
+
+    def _record_until(self, done: threading.Event) -> None:
+        while not done.is_set():
+            if not self._record_step():
+                self._finished_event.wait(self.config.poll_interval)
+                self._finished_event.clear()
+        self._record_step()
 
     def stop(self, *_args) -> None:
         self._stop.set()
         self._wake.set()
 
     def close(self) -> None:
+        self._stop.set()
+        self._drop_waiting()
         self._pool.shutdown(wait=True, cancel_futures=True)
 
-    def step(self) -> bool:
-        """One round: record what finished, claim and start what is due. True if anything
-        happened (the loop then goes straight on)."""
-        recorded = self._record_finished()
-        claimed = self._claim_and_submit()
-        return bool(recorded or claimed)
+    def step(self, *, claim: bool = True) -> int:
+        """One round on the calling thread: record what finished, then claim what is due
+        (when `claim`). The number of rows recorded and claimed."""
+        recorded = self._record_step()
+        return recorded + (self._claim_step() if claim else 0)
 
     def run_once(self, timeout: float = 60.0) -> int:
         """Claims what is due now, sends it and records the results before returning; the
         number of rows claimed. For tests and tools that step time by hand."""
-        claimed = self._claim_and_submit()
+        self._record_step()
+        claimed = self._claim_step()
         self.wait_idle(timeout)
         return claimed
 
     def wait_idle(self, timeout: float) -> None:
+        """Records results until nothing claimed is outstanding (claims nothing new)."""
         deadline = time.monotonic() + timeout
-        while self.in_flight:
-            if not self._record_finished():
+        while self.claimed:
+            if not self._record_step():
                 if time.monotonic() > deadline:
-                    raise TimeoutError(f"{self.in_flight} sends still in flight")
-                self._wake.wait(0.05)
-                self._wake.clear()
+                    raise TimeoutError(f"{self.claimed} claimed rows still outstanding")
+                self._finished_event.wait(0.05)
+                self._finished_event.clear()
 
     @property
-    def in_flight(self) -> int:
-        return sum(self._in_flight.values())
+    def claimed(self) -> int:
+        with self._lock:
+            return sum(self._claimed.values())
 
-    # -- claiming ----------------------------------------------------------------------------
-    def _claim_and_submit(self) -> int:
-        capacity = min(self.config.batch_size, 2 * self.config.workers - self.in_flight)
+    def _claim_step(self) -> int:
+        capacity = self._capacity() if not self._stop.is_set() else 0
         if capacity <= 0:
             return 0
-        now = self.clock()
-        webhook_slots = {
-            slot.removeprefix("webhook:"): count
-            for slot, count in self._in_flight.items()
-            if slot.startswith("webhook:")
-        }
-        channel_slots = {
-            slot.removeprefix("channel:"): count
-            for slot, count in self._in_flight.items()
-            if slot.startswith("channel:")
-        }
-        jobs: list[WebhookJob | NotificationJob] = []
-        with self.database.session_factory() as session, session.begin():
-            for claimed in dao.dao_claim_due_deliveries(
-                session,
-                now,
-                limit=capacity,
-                max_per_subscription=self.config.webhook_max_in_flight,
-                in_flight=webhook_slots,
-                lease=self.config.lease,
-            ):
-                jobs.append(
-                    WebhookJob(
-                        delivery_id=claimed.delivery_id,
-                        subscription_id=claimed.subscription_id,
-                        event_id=claimed.event_id,
-                        attempt_number=claimed.attempt_number,
-                        url=claimed.url,
-                        key=self._key(claimed.subscription_id, claimed.secret_encrypted),
-                        payload=claimed.payload.encode(),
-                    )
-                )
-            if len(jobs) < capacity:
-                jobs.extend(
-                    self._claim_notifications(session, now, capacity - len(jobs), channel_slots)
-                )
-        for job in jobs:
-            self._submit(job)
+        try:
+            with self.database.session_factory() as session, session.begin():
+                jobs = self._claim(session, self.clock(), capacity)
+        except Exception:
+            log.exception("could not claim due work; retrying")
+            self._stop.wait(1.0)
+            return 0
+        self._enqueue(jobs)
         return len(jobs)
 
-    def _claim_notifications(self, session, now: datetime, limit: int, in_flight) -> list:
+    def _record_step(self) -> int:
+        outcomes = self._take_finished()
+        if not outcomes:
+            return 0
+        try:
+            with self.database.session_factory() as session, session.begin():
+                self._record(session, outcomes, self.clock())
+        except Exception:
+            # The database is away: keep the results (their slots stay taken), try again.
+            log.exception("could not record %d results; retrying", len(outcomes))
+            self._unrecorded = outcomes
+            self._stop.wait(1.0)
+            return 0
+        with self._lock:
+            for outcome in outcomes:
+                self._release(outcome.job.slot)
+        self._wake.set()  # slots are free again: the claiming loop may take more
+        return len(outcomes)
+
+    # -- claiming ----------------------------------------------------------------------------
+    def _capacity(self) -> int:
+        return min(self.config.batch_size, CLAIM_AHEAD * 2 * self.config.workers - self.claimed)
+
+    def _claim(self, session, now: datetime, capacity: int) -> list[WebhookJob | NotificationJob]:
+        jobs: list[WebhookJob | NotificationJob] = []
+        for claimed in dao.dao_claim_due_deliveries(
+            session,
+            now,
+            limit=capacity,
+            max_per_subscription=CLAIM_AHEAD * self.config.webhook_max_in_flight,
+            in_flight=self._claimed_per("webhook:"),
+            lease=self.config.lease,
+        ):
+            jobs.append(
+                WebhookJob(
+                    delivery_id=claimed.delivery_id,
+                    subscription_id=claimed.subscription_id,
+                    event_id=claimed.event_id,
+                    attempt_number=claimed.attempt_number,
+                    url=claimed.url,
+                    key=self._key(claimed.subscription_id, claimed.secret_encrypted),
+                    payload=claimed.payload.encode(),
+                )
+            )
+        if len(jobs) < capacity:
+            jobs.extend(self._claim_notifications(session, now, capacity - len(jobs)))
+        return jobs
+
+    def _claimed_per(self, prefix: str) -> dict[str, int]:
+        with self._lock:
+            return {
+                slot.removeprefix(prefix): count
+                for slot, count in self._claimed.items()
+                if slot.startswith(prefix)
+            }
+
+    def _claim_notifications(self, session, now: datetime, limit: int) -> list[NotificationJob]:
         rows = dao.dao_claim_due_notifications(
             session,
             now,
             limit=limit,
-            max_per_channel=self.config.channel_max_in_flight,
-            in_flight=in_flight,
+            max_per_channel=CLAIM_AHEAD * self.config.channel_max_in_flight,
+            in_flight=self._claimed_per("channel:"),
             lease=self.config.lease,
         )
         addresses = dao.dao_get_addresses(session, ((n.account_id, n.channel) for n in rows))
@@ -291,23 +355,54 @@ class Dispatcher:
             key = self._keys[subscription_id] = secret_key(secret)
         return key
 
-    def _submit(self, job: WebhookJob | NotificationJob) -> None:
-        self._in_flight[job.slot] += 1
-        send = self._send_webhook if isinstance(job, WebhookJob) else self._send_notification
-        future = self._pool.submit(send, job)
-        future.add_done_callback(self._finished)
+    # -- scheduling: a slot (one subscription, one channel) never exceeds its limit ----------
+    def _limit(self, slot: str) -> int:
+        if slot.startswith("webhook:"):
+            return self.config.webhook_max_in_flight
+        return self.config.channel_max_in_flight
+
+    def _enqueue(self, jobs: list[WebhookJob | NotificationJob]) -> None:
+        with self._lock:
+            for job in jobs:
+                self._claimed[job.slot] += 1
+                self._waiting[job.slot].append(job)
+            for slot in {job.slot for job in jobs}:
+                self._start_ready(slot)
+
+    def _start_ready(self, slot: str) -> None:
+        waiting = self._waiting.get(slot)
+        while waiting and self._running[slot] < self._limit(slot) and not self._stop.is_set():
+            job = waiting.popleft()
+            self._running[slot] += 1
+            send = self._send_webhook if isinstance(job, WebhookJob) else self._send_notification
+            self._pool.submit(send, job).add_done_callback(self._finished)
+        if not waiting:
+            self._waiting.pop(slot, None)
 
     def _finished(self, future: Future) -> None:
-        self._done.put(future.result())
-        self._wake.set()
+        """On the worker thread: free the slot, start the slot's next job, report back."""
+        if future.cancelled():
+            return
+        outcome = future.result()
+        with self._lock:
+            self._running[outcome.job.slot] -= 1
+            self._start_ready(outcome.job.slot)
+        self._done.put(outcome)
+        self._finished_event.set()
+
+    def _drop_waiting(self) -> None:
+        """Claimed rows not yet started keep their lease and come back after it."""
+        with self._lock:
+            for slot, waiting in self._waiting.items():
+                self._claimed[slot] -= len(waiting)
+            self._waiting.clear()
+
+    def _release(self, slot: str) -> None:
+        self._claimed[slot] -= 1
+        if self._claimed[slot] <= 0:
+            del self._claimed[slot]
 
     # -- sending (worker threads) ------------------------------------------------------------
-    def _http(self) -> requests.Session:
-        session = getattr(self._local, "session", None)
-        if session is None:
-            session = self._local.session = guarded_session(self.guard)
-        return session
-
     def _send_webhook(self, job: WebhookJob) -> WebhookOutcome:
         attempted_at = self.clock()
         headers = webhook_headers(job.key, job.event_id, int(attempted_at.timestamp()), job.payload)
@@ -315,21 +410,23 @@ class Dispatcher:
         status_code: int | None = None
         error: str | None = None
         try:
-            with self._http().post(
+            response = self._http.request(
+                "POST",
                 job.url,
-                data=job.payload,
+                body=job.payload,
                 headers=headers,
-                timeout=(self.config.connect_timeout, self.config.read_timeout),
-                allow_redirects=False,
-                stream=True,
-            ) as response:
-                status_code = response.status_code
-                self._read_some(response, started)
+                timeout=self._timeout,
+                retries=False,
+                redirect=False,
+                preload_content=False,
+            )
+            status_code = response.status
+            self._read_some(response, started)
             if not 200 <= status_code < 300:
                 error = f"HTTP {status_code}"
                 if 300 <= status_code < 400:
                     error += " (redirects are not followed)"
-        except requests.RequestException as exc:
+        except (urllib3.exceptions.HTTPError, OSError) as exc:
             error = describe_failure(exc)
         except Exception as exc:  # a worker must always report back
             log.exception("webhook delivery %s crashed", job.delivery_id)
@@ -337,15 +434,21 @@ class Dispatcher:
         duration_ms = int((time.perf_counter() - started) * 1000)
         return WebhookOutcome(job, attempted_at, duration_ms, status_code, error)
 
-    def _read_some(self, response: requests.Response, started: float) -> None:
+    def _read_some(self, response: urllib3.BaseHTTPResponse, started: float) -> None:
         """Reads a little of the answer, so the connection can be reused; a receiver that
         sends a lot, or slowly, is cut off (its status code is all that counts)."""
         deadline = started + self.config.connect_timeout + self.config.read_timeout
         size = 0
-        for chunk in response.iter_content(8192):
-            size += len(chunk)
-            if size > MAX_RESPONSE_BYTES or time.perf_counter() > deadline:
-                break
+        try:
+            for chunk in response.stream(8192, decode_content=False):
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES or time.perf_counter() > deadline:
+                    response.close()  # the rest is unread: the connection cannot be reused
+                    return
+        except (urllib3.exceptions.HTTPError, OSError):
+            response.close()
+            return
+        response.release_conn()
 
     def _send_notification(self, job: NotificationJob) -> NotificationOutcome:
         provider = self.providers.get(job.message.channel)
@@ -361,92 +464,117 @@ class Dispatcher:
         return NotificationOutcome(job, None)
 
     # -- recording ---------------------------------------------------------------------------
-    def _record_finished(self) -> int:
-        outcomes = self._unrecorded
-        self._unrecorded = []
+    def _take_finished(self) -> list[WebhookOutcome | NotificationOutcome]:
+        outcomes, self._unrecorded = self._unrecorded, []
         while True:
             try:
                 outcomes.append(self._done.get_nowait())
             except queue.Empty:
-                break
-        if not outcomes:
-            return 0
+                return outcomes
+
+    def _record(self, session, outcomes, now: datetime) -> None:
         webhooks = [o for o in outcomes if isinstance(o, WebhookOutcome)]
         notifications = [o for o in outcomes if isinstance(o, NotificationOutcome)]
-        try:
-            with self.database.session_factory() as session, session.begin():
-                now = self.clock()
-                if webhooks:
-                    self._record_webhooks(session, webhooks, now)
-                if notifications:
-                    self._record_notifications(session, notifications, now)
-        except Exception:
-            # The database is away; keep the results (their slots stay taken) and try again.
-            log.exception("could not record %d results; retrying", len(outcomes))
-            self._unrecorded = outcomes
-            self._stop.wait(1.0)
-            return 0
-        for outcome in outcomes:
-            self._in_flight[outcome.job.slot] -= 1
-            if self._in_flight[outcome.job.slot] <= 0:
-                del self._in_flight[outcome.job.slot]
-        return len(outcomes)
+        if webhooks:
+            self._record_webhooks(session, webhooks, now)
+        if notifications:
+            self._record_notifications(session, notifications, now)
 
     def _record_webhooks(self, session, outcomes: list[WebhookOutcome], now: datetime) -> None:
-        policy = self.config.retry
-        deliveries = dao.dao_get_deliveries(session, (o.job.delivery_id for o in outcomes))
-        subscriptions = dao.dao_get_subscriptions(
-            session, (o.job.subscription_id for o in outcomes)
-        )
-        to_disable = {}
-        attempts = []
-        for outcome in sorted(outcomes, key=lambda o: o.attempted_at):
-            job = outcome.job
-            WEBHOOK_ATTEMPTS.labels("success" if outcome.succeeded else "failure").inc()
-            attempts.append(
+        """Every attempt, then each delivery's new state, then each subscription's run of
+        failures — in a handful of statements for the whole batch, since this is what bounds
+        the dispatcher's deliveries per second."""
+        outcomes = sorted(outcomes, key=lambda o: o.attempted_at)
+        dao.dao_add_attempts(
+            session,
+            [
                 {
-                    "delivery_id": job.delivery_id,
-                    "number": job.attempt_number,
-                    "attempted_at": outcome.attempted_at,
-                    "duration_ms": outcome.duration_ms,
-                    "status_code": outcome.status_code,
-                    "error": outcome.error,
-                    "succeeded": outcome.succeeded,
+                    "delivery_id": o.job.delivery_id,
+                    "number": o.job.attempt_number,
+                    "attempted_at": o.attempted_at,
+                    "duration_ms": o.duration_ms,
+                    "status_code": o.status_code,
+                    "error": o.error,
+                    "succeeded": o.succeeded,
                 }
-            )
-            delivery = deliveries.get(job.delivery_id)
-            subscription = subscriptions.get(job.subscription_id)
-            if delivery is None or subscription is None or delivery.status != "pending":
-                continue  # cancelled meanwhile: the attempt is recorded, nothing else changes
-            delivery.attempt_count = job.attempt_number
-            delivery.last_status_code = outcome.status_code
-            delivery.last_error = outcome.error
-            if outcome.succeeded:
-                delivery.status = "delivered"
-                delivery.delivered_at = now
-                delivery.next_attempt_at = None
-                subscription.failing_since = None
-                continue
-            if subscription.failing_since is None:
-                subscription.failing_since = outcome.attempted_at
-            if policy.gives_up(delivery.created_at, now):
-                delivery.status = "failed"
-                delivery.next_attempt_at = None
-                log.warning(
-                    "gave up delivering %s to subscription %s after %d attempts",
-                    job.event_id,
-                    job.subscription_id,
-                    job.attempt_number,
-                )
-            else:
-                delivery.next_attempt_at = now + policy.delay(job.attempt_number, self.rng)
-            if subscription.status == "active" and policy.disables(subscription.failing_since, now):
-                to_disable[subscription.subscription_id] = subscription
-        dao.dao_add_attempts(session, attempts)
-        for subscription in to_disable.values():
-            self._disable(session, subscription, now)
+                for o in outcomes
+            ],
+        )
+        changes = [self._delivered(o, now) for o in outcomes if o.succeeded]
+        failures = [o for o in outcomes if not o.succeeded]
+        if failures:
+            states = dao.dao_delivery_states(session, (o.job.delivery_id for o in failures))
+            for outcome in failures:
+                state = states.get(outcome.job.delivery_id)
+                if state is not None:
+                    changes.append(self._failed(outcome, state.created_at, now))
+        # A delivery cancelled meanwhile keeps its status; its attempt is recorded all the same.
+        dao.dao_update_deliveries(session, changes, only_pending=True)
+        for outcome in outcomes:
+            WEBHOOK_ATTEMPTS.labels("success" if outcome.succeeded else "failure").inc()
+        self._track_failing_runs(session, outcomes, now)
 
-    def _disable(self, session, subscription: models.WebhookSubscription, now: datetime) -> None:
+    def _delivered(self, outcome: WebhookOutcome, now: datetime) -> dict:
+        return {
+            "delivery_id": outcome.job.delivery_id,
+            "status": "delivered",
+            "attempt_count": outcome.job.attempt_number,
+            "last_status_code": outcome.status_code,
+            "last_error": None,
+            "next_attempt_at": None,
+            "delivered_at": now,
+        }
+
+    def _failed(self, outcome: WebhookOutcome, created_at: datetime, now: datetime) -> dict:
+        policy = self.config.retry
+        job = outcome.job
+        change = {
+            "delivery_id": job.delivery_id,
+            "status": "pending",
+            "attempt_count": job.attempt_number,
+            "last_status_code": outcome.status_code,
+            "last_error": outcome.error,
+            "next_attempt_at": None,
+            "delivered_at": None,
+        }
+        if policy.gives_up(created_at, now):
+            change["status"] = "failed"
+            log.warning(
+                "gave up delivering %s to subscription %s after %d attempts",
+                job.event_id,
+                job.subscription_id,
+                job.attempt_number,
+            )
+        else:
+            change["next_attempt_at"] = now + policy.delay(job.attempt_number, self.rng)
+        return change
+
+    def _track_failing_runs(self, session, outcomes: list[WebhookOutcome], now: datetime) -> None:
+        """A success ends a subscription's run of failures; a failure starts one if none is
+        running. A run that has lasted `disable_after` disables the subscription."""
+        succeeded: set[str] = set()
+        failing: dict[str, datetime | None] = {}
+        for outcome in outcomes:  # oldest first
+            sid = outcome.job.subscription_id
+            if outcome.succeeded:
+                succeeded.add(sid)
+                failing[sid] = None
+            elif failing.get(sid) is None:
+                failing[sid] = outcome.attempted_at
+        dao.dao_track_failing_since(
+            session,
+            restart={sid: failing[sid] for sid in succeeded},
+            start={sid: since for sid, since in failing.items() if sid not in succeeded and since},
+        )
+        still_failing = [sid for sid, since in failing.items() if since is not None]
+        if still_failing:
+            policy = self.config.retry
+            for sid, state in dao.dao_subscription_states(session, still_failing).items():
+                if state.status == "active" and policy.disables(state.failing_since, now):
+                    self._disable(session, sid, now)
+
+    def _disable(self, session, subscription_id: str, now: datetime) -> None:
+        subscription = session.get(models.WebhookSubscription, subscription_id)
         hours = self.config.retry.disable_after.total_seconds() / 3600
         subscription.status = "disabled"
         subscription.disabled_at = now
@@ -454,13 +582,11 @@ class Dispatcher:
             f"every delivery failed for {hours:g} hours (since "
             f"{subscription.failing_since.isoformat()})"
         )
-        dao.dao_cancel_pending_deliveries(
-            session, subscription.subscription_id, "subscription disabled"
-        )
-        self._keys.pop(subscription.subscription_id, None)
+        dao.dao_cancel_pending_deliveries(session, subscription_id, "subscription disabled")
+        self._keys.pop(subscription_id, None)
         log.warning(
             "disabled webhook subscription %s of %s: %s",
-            subscription.subscription_id,
+            subscription_id,
             subscription.owner_id,
             subscription.disabled_reason,
         )

@@ -17,16 +17,21 @@ import socket
 import urllib.parse
 from collections.abc import Callable
 
-import requests
-from requests.adapters import HTTPAdapter
+import urllib3
 from urllib3 import connection as urllib3_connection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
-from urllib3.exceptions import ConnectTimeoutError, NewConnectionError
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    MaxRetryError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
 
 from shared.errors import InvalidInput
 
 Resolver = Callable[..., list]
 SCHEMES = ("http", "https")
+USER_AGENT = "sscard-webhooks/1"
 
 
 class RefusedDestination(NewConnectionError):
@@ -134,53 +139,44 @@ def _guarded_connection(base: type, guard: DestinationGuard) -> type:
     return GuardedConnection
 
 
-class GuardedAdapter(HTTPAdapter):
-    def __init__(self, guard: DestinationGuard, **kwargs) -> None:
-        self.guard = guard
-        super().__init__(**kwargs)
-
-    def init_poolmanager(self, *args, **kwargs) -> None:
-        super().init_poolmanager(*args, **kwargs)
-        guard = self.guard
-
-        class Pool(HTTPConnectionPool):
-            ConnectionCls = _guarded_connection(urllib3_connection.HTTPConnection, guard)
-
-        class SecurePool(HTTPSConnectionPool):
-            ConnectionCls = _guarded_connection(urllib3_connection.HTTPSConnection, guard)
-
-        self.poolmanager.pool_classes_by_scheme = {"http": Pool, "https": SecurePool}
-
-
-class _NoRedirects(requests.Session):
-    def request(self, method, url, **kwargs):
-        kwargs["allow_redirects"] = False
-        return super().request(method, url, **kwargs)
-
-
-def guarded_session(guard: DestinationGuard, *, pool_size: int = 4) -> requests.Session:
-    """A session for calling integrators' endpoints: guarded connections, no redirects."""
-    session = _NoRedirects()
-    session.trust_env = False  # no proxies or .netrc from the environment
-    adapter = GuardedAdapter(guard, pool_connections=pool_size, pool_maxsize=pool_size)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-    session.headers["User-Agent"] = "sscard-webhooks/1"
-    return session
+def guarded_pool_manager(guard: DestinationGuard, *, maxsize: int = 4) -> urllib3.PoolManager:
+    """A connection pool for calling integrators' endpoints: every new connection goes through
+    the guard; no redirects, no retries (the dispatcher schedules its own), no proxies.
+    urllib3 directly rather than requests: it costs a third of the CPU per request, which is
+    what bounds a dispatcher's deliveries per second."""
+    manager = urllib3.PoolManager(
+        num_pools=256,
+        maxsize=maxsize,
+        block=False,
+        retries=False,
+        headers={"User-Agent": USER_AGENT},
+    )
+    manager.pool_classes_by_scheme = {
+        "http": type(
+            "GuardedPool",
+            (HTTPConnectionPool,),
+            {"ConnectionCls": _guarded_connection(urllib3_connection.HTTPConnection, guard)},
+        ),
+        "https": type(
+            "GuardedSecurePool",
+            (HTTPSConnectionPool,),
+            {"ConnectionCls": _guarded_connection(urllib3_connection.HTTPSConnection, guard)},
+        ),
+    }
+    return manager
 
 
 def describe_failure(exc: BaseException) -> str:
     """A short, stable description of why a request failed, for the attempt record."""
     reason: BaseException | None = exc
-    while reason is not None:
-        inner = getattr(reason, "reason", None)
-        if isinstance(reason, RefusedDestination):
-            return reason.detail
-        if inner is None and reason.args and isinstance(reason.args[0], BaseException):
-            inner = reason.args[0]
-        if inner is None or inner is reason:
-            break
-        reason = inner
-    if isinstance(exc, requests.Timeout):
-        return "timeout: " + ("connect" if isinstance(exc, requests.ConnectTimeout) else "read")
-    return f"{type(exc).__name__}: {exc}"[:500]
+    while isinstance(reason, MaxRetryError) and reason.reason is not None:
+        reason = reason.reason
+    if isinstance(reason, RefusedDestination):
+        return reason.detail
+    if isinstance(reason, ConnectTimeoutError):
+        return "timeout: connect"
+    if isinstance(reason, ReadTimeoutError | TimeoutError):
+        return "timeout: read"
+    if isinstance(reason, NewConnectionError):
+        return "connection failed: " + str(reason).split(": ", 1)[-1][:300]
+    return f"{type(reason).__name__}: {reason}"[:500]

@@ -8,12 +8,12 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-import requests
+import urllib3
 
 from services.notification.outbound import (
     DestinationGuard,
     describe_failure,
-    guarded_session,
+    guarded_pool_manager,
     refusal_reason,
 )
 from shared.errors import InvalidInput
@@ -131,8 +131,10 @@ def test_the_check_is_repeated_on_every_connection(local_server):
     url, hits = local_server
     port = url.rsplit(":", 1)[1]
     rebinding = DestinationGuard(allow_private=False, resolver=resolver_to("127.0.0.1"))
-    with pytest.raises(requests.ConnectionError) as error:
-        guarded_session(rebinding).post(f"http://hooks.example.com:{port}/x", data=b"{}", timeout=2)
+    with pytest.raises(urllib3.exceptions.NewConnectionError) as error:
+        guarded_pool_manager(rebinding).request(
+            "POST", f"http://hooks.example.com:{port}/x", body=b"{}", timeout=2
+        )
     assert (
         describe_failure(error.value)
         == "refused to call hooks.example.com: 127.0.0.1 is a loopback address"
@@ -142,7 +144,7 @@ def test_the_check_is_repeated_on_every_connection(local_server):
 
 def test_redirects_are_not_followed(local_server):
     url, hits = local_server
-    session = guarded_session(DestinationGuard(allow_private=True))
-    response = session.post(url + "/hook", data=b"{}", timeout=2)
-    assert response.status_code == 302
+    manager = guarded_pool_manager(DestinationGuard(allow_private=True))
+    response = manager.request("POST", url + "/hook", body=b"{}", timeout=2, redirect=False)
+    assert response.status == 302
     assert hits == ["/hook"]
