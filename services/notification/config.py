@@ -52,14 +52,24 @@ class NotificationConfig:
     gateway_retries: int
     notification_max_attempts: int
 
+    # Rows claimed per slot (a subscription, a channel), as a multiple of its request limit:
+    # the slot's next request starts the moment one finishes, without a database round trip.
+    claim_ahead: int = 8
+
     @property
-    def lease(self) -> timedelta:
-        """How long a claimed row is left alone by other dispatchers: longer than it can wait
-        behind its slot's other claimed rows (the dispatcher claims two rounds ahead) plus its
-        own send, with room to record the result."""
-        webhook = self.connect_timeout + self.read_timeout
+    def webhook_lease(self) -> timedelta:
+        """How long claimed deliveries are left alone by every dispatcher (this one too): the
+        last of a slot's claimed rows may wait behind `claim_ahead` rounds of sends that each
+        run into their timeout, then take its own."""
+        return self._lease(self.connect_timeout + self.read_timeout)
+
+    @property
+    def notification_lease(self) -> timedelta:
         gateway = (self.gateway_retries + 1) * (self.gateway_timeout + 3) + 2 * self.gateway_retries
-        return timedelta(seconds=3 * max(webhook, gateway) + 30)
+        return self._lease(gateway)
+
+    def _lease(self, longest_send: float) -> timedelta:
+        return timedelta(seconds=(self.claim_ahead + 1) * longest_send + 30)
 
 
 def notification_config(settings: Settings) -> NotificationConfig:

@@ -73,9 +73,6 @@ NOTIFICATION_RETRY = RetryPolicy(
     base=timedelta(seconds=30), factor=2.0, cap=timedelta(hours=1), window=timedelta(days=1)
 )
 NO_ADDRESS = "no address bound on this channel yet"
-# Rows claimed per slot: this many times its request limit, so the next request of a busy
-# subscription starts the moment one finishes, without waiting for a database round trip.
-CLAIM_AHEAD = 8
 _NOTICE_NAMESPACE = uuid.UUID("5d0e8a4c-2f7e-4b1a-9a53-7c1f3f0b2d61")
 
 WEBHOOK_ATTEMPTS = Counter(
@@ -285,7 +282,9 @@ class Dispatcher:
 
     # -- claiming ----------------------------------------------------------------------------
     def _capacity(self) -> int:
-        return min(self.config.batch_size, CLAIM_AHEAD * 2 * self.config.workers - self.claimed)
+        return min(
+            self.config.batch_size, self.config.claim_ahead * 2 * self.config.workers - self.claimed
+        )
 
     def _claim(self, session, now: datetime, capacity: int) -> list[WebhookJob | NotificationJob]:
         jobs: list[WebhookJob | NotificationJob] = []
@@ -293,9 +292,9 @@ class Dispatcher:
             session,
             now,
             limit=capacity,
-            max_per_subscription=CLAIM_AHEAD * self.config.webhook_max_in_flight,
+            max_per_subscription=self.config.claim_ahead * self.config.webhook_max_in_flight,
             in_flight=self._claimed_per("webhook:"),
-            lease=self.config.lease,
+            lease=self.config.webhook_lease,
         ):
             jobs.append(
                 WebhookJob(
@@ -325,9 +324,9 @@ class Dispatcher:
             session,
             now,
             limit=limit,
-            max_per_channel=CLAIM_AHEAD * self.config.channel_max_in_flight,
+            max_per_channel=self.config.claim_ahead * self.config.channel_max_in_flight,
             in_flight=self._claimed_per("channel:"),
-            lease=self.config.lease,
+            lease=self.config.notification_lease,
         )
         addresses = dao.dao_get_addresses(session, ((n.account_id, n.channel) for n in rows))
         jobs = []

@@ -145,7 +145,8 @@ def test_a_hanging_receiver_does_not_delay_a_healthy_one(service, token_authorit
         service.handle(*events)
         # Fewer threads than deliveries: a dispatcher without per-subscription limits would
         # have every thread stuck on the hanging receiver.
-        dispatcher = service.dispatcher(config=_config(service, workers=6, webhook_max_in_flight=2))
+        config = _config(service, workers=6, webhook_max_in_flight=2, read_timeout=20.0)
+        dispatcher = service.dispatcher(config=config)
         started = time.monotonic()
         thread = _run_in_thread(dispatcher)
         try:
@@ -159,7 +160,8 @@ def test_a_hanging_receiver_does_not_delay_a_healthy_one(service, token_authorit
             release.set()
             dispatcher.stop()
             thread.join(15)
-    assert healthy_done < service_read_timeout(service)
+    # Every healthy delivery arrived before a single hanging request could even time out.
+    assert healthy_done < config.read_timeout
     assert len({r.headers["webhook-id"] for r in received}) == len(events)
 
 
@@ -169,10 +171,6 @@ def _config(service, **changes):
     from services.notification.config import notification_config
 
     return replace(notification_config(service.settings), **changes)
-
-
-def service_read_timeout(service) -> float:
-    return _config(service).read_timeout
 
 
 def test_a_subscription_failing_for_24_hours_is_disabled_and_its_owner_told(
@@ -290,3 +288,22 @@ def test_an_endpoint_that_never_answers_times_out_and_is_retried(service, token_
         release.set()
     [delivery] = service.deliveries(created["subscription_id"])
     assert delivery.status == "pending" and delivery.last_error == "timeout: read"
+
+
+def test_two_dispatchers_share_the_work_without_sending_anything_twice(service, token_authority):
+    events = [Journey().card("shipped") for _ in range(40)]
+    with Receiver() as receiver:
+        created = service.subscribe(token_authority.integrator(), receiver.url, ["card.*"])
+        service.handle(*events)
+        dispatchers = [service.dispatcher(), service.dispatcher()]
+        threads = [_run_in_thread(dispatcher) for dispatcher in dispatchers]
+        try:
+            received = receiver.wait_for(len(events))
+            assert not _more_requests(receiver, len(events))
+        finally:
+            for dispatcher in dispatchers:
+                dispatcher.stop()
+            for thread in threads:
+                thread.join(10)
+    assert sorted(r.headers["webhook-id"] for r in received) == sorted(e.id for e in events)
+    assert {d.status for d in service.deliveries(created["subscription_id"])} == {"delivered"}
