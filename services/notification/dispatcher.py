@@ -60,6 +60,7 @@ from services.notification.providers import (
 )
 from shared.config import Settings
 from shared.db import utcnow
+from shared.healthcheck import HeartbeatFile
 from shared.logs import configure_logging
 from shared.pii import FieldCipher
 from shared.uow import Database
@@ -186,7 +187,9 @@ class Dispatcher:
             target=self._record_until, args=(recording,), name="dispatch-recorder", daemon=True
         )
         recorder.start()
+        heartbeat = HeartbeatFile()
         while not self._stop.is_set():
+            heartbeat.beat()
             if not self._claim_step():
                 self._wake.wait(self.config.poll_interval)
                 self._wake.clear()
