@@ -3,19 +3,30 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.application import __doc__ as package_doc
 from services.application import config, models
-from services.application.api import BLUEPRINTS
+from services.application.api import BLUEPRINTS, ROOT_BLUEPRINTS
+from services.application.runtime import Runtime
 from shared.config import Settings
 from shared.web.app import create_service_app
 
 
 def create_app(settings: Settings | None = None) -> Flask:
-    return create_service_app(
-        settings or config.load(),
+    settings = settings or config.load()
+    app = create_service_app(
+        settings,
         models.metadata,
         title="sscard application",
         description=package_doc,
         blueprints=BLUEPRINTS,
+        root_blueprints=ROOT_BLUEPRINTS,
     )
+    runtime = Runtime(settings)
+    app.extensions["sscard"].extras["runtime"] = runtime
+    hops = runtime.options.trusted_proxy_hops
+    if hops:
+        # Only then is X-Forwarded-For the client's address (the progress rate limit's key).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # type: ignore[method-assign]
+    return app

@@ -1,0 +1,50 @@
+"""What the application service's requests need besides the database, built once per process
+from its settings: options, file storage, the personal-data cipher and the peer adapters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+
+from services.application import config
+from services.application.accounts import AccountsClient
+from services.application.storage import FileStore
+from shared.config import Settings
+from shared.identity_registry import IdentityRegistryClient
+from shared.pii import FieldCipher
+
+ID_NUMBER_COLUMN = "applications.id_number"
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+
+    @cached_property
+    def options(self) -> config.Options:
+        return config.options(self.settings)
+
+    @cached_property
+    def files(self) -> FileStore:
+        return FileStore(self.settings.data_dir)
+
+    @cached_property
+    def cipher(self) -> FieldCipher:
+        return FieldCipher(self.settings.pii_key())
+
+    @cached_property
+    def accounts(self) -> AccountsClient:
+        return AccountsClient(self.options.accounts_url)
+
+    @cached_property
+    def identity_registry(self) -> IdentityRegistryClient:
+        return IdentityRegistryClient(self.settings.identity_registry_url)
+
+    def encrypt_id_number(self, id_number: str) -> str:
+        return self.cipher.encrypt(id_number, column=ID_NUMBER_COLUMN)
+
+    def decrypt_id_number(self, token: str) -> str:
+        return self.cipher.decrypt(token, column=ID_NUMBER_COLUMN)
+
+    def id_number_index(self, id_number: str) -> str:
+        return self.cipher.blind_index(id_number, column=ID_NUMBER_COLUMN)
