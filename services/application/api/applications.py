@@ -84,7 +84,8 @@ def runtime() -> Runtime:
 def list_applications():
     """The caller's applications, newest first."""
     with readonly_session() as session:
-        return {"items": dao_list_applications_for_account(session, current_principal().subject)}
+        applications = dao_list_applications_for_account(session, current_principal().subject)
+        return {"items": [_summary(application) for application in applications]}
 
 
 @blp.route("/applications/<uuid:application_id>", methods=["GET"])
@@ -443,6 +444,17 @@ def _require_draft(application: Application) -> None:
         )
 
 
+def _summary(application: Application) -> dict:
+    return {
+        "application_id": application.application_id,
+        "acceptance_number": application.acceptance_number,
+        "status": application.status,
+        "outlet_id": application.outlet_id,
+        "created_at": application.created_at,
+        "updated_at": application.updated_at,
+    }
+
+
 def _application_view(session: Session, application: Application) -> dict:
     status = Status(application.status)
     present = dao_get_document_kinds(session, application.application_id)
@@ -473,7 +485,10 @@ def _application_view(session: Session, application: Application) -> dict:
         "missing": missing_documents(present) if status is Status.DRAFT else [],
         "card": card,
         "rejection_reasons": application.rejection_reasons or [],
-        "timeline": dao_get_timeline(session, application.application_id),
+        "timeline": [
+            {"status": entry.status, "at": entry.at, "detail": entry.detail}
+            for entry in dao_get_timeline(session, application.application_id)
+        ],
         "created_at": application.created_at,
         "updated_at": application.updated_at,
         "submitted_at": application.submitted_at,

@@ -19,4 +19,15 @@ blp = Blueprint("outlets", __name__, description="Bank outlets that issue cards.
 def list_outlets():
     """The active outlets, by bank and district."""
     with readonly_session() as session:
-        return {"items": dao_list_active_outlets(session)}
+        return {"items": [_outlet_view(outlet) for outlet in dao_list_active_outlets(session)]}
+
+
+def _outlet_view(outlet) -> dict:
+    return {
+        "outlet_id": outlet.outlet_id,
+        "bank_code": outlet.bank_code,
+        "bank_name": outlet.bank_name,
+        "name": outlet.name,
+        "district": outlet.district,
+        "address": outlet.address,
+    }

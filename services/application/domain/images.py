@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import warnings
 from dataclasses import dataclass
 
 from PIL import Image, UnidentifiedImageError
@@ -22,6 +23,9 @@ JPEG = "image/jpeg"
 PNG = "image/png"
 CARD_PHOTO_SIZE = (358, 441)
 _FORMATS = {"JPEG": JPEG, "PNG": PNG}
+
+# Pillow only warns between its limit and twice it; `_decode` refuses those images itself.
+warnings.filterwarnings("ignore", category=Image.DecompressionBombWarning)
 
 
 class UnsupportedImage(DomainError):

@@ -65,7 +65,8 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
     Status.REJECTED: frozenset(),
     Status.PRINT_REQUESTED: frozenset({Status.PRINTED, Status.PRINT_FAILED, *_CARD_AFTER_PRINTING}),
     Status.PRINTED: frozenset(_CARD_AFTER_PRINTING),
-    # The one step back: a reprint. Later card statuses come from the reprinted card.
+    # The one step back: a reprint. `printed` (a step back in the order) is the reprinted
+    # card whose print_requested report was overtaken; later statuses likewise.
     Status.PRINT_FAILED: frozenset({Status.PRINT_REQUESTED, Status.PRINTED, *_CARD_AFTER_PRINTING}),
     Status.SHIPPED: frozenset({Status.READY_FOR_PICKUP, Status.COLLECTED, Status.ACTIVATED}),
     Status.READY_FOR_PICKUP: frozenset({Status.COLLECTED, Status.ACTIVATED}),
