@@ -34,6 +34,9 @@ def options(settings: Settings) -> Options:
         uploads=UploadRules(
             photo_min_bytes=settings.get_int("PHOTO_MIN_BYTES", defaults.photo_min_bytes),
             photo_max_bytes=settings.get_int("PHOTO_MAX_BYTES", defaults.photo_max_bytes),
+            photo_max_upload_bytes=settings.get_int(
+                "PHOTO_MAX_UPLOAD_BYTES", defaults.photo_max_upload_bytes
+            ),
             id_card_max_bytes=settings.get_int("ID_CARD_MAX_BYTES", defaults.id_card_max_bytes),
             id_card_min_long_side=settings.get_int(
                 "ID_CARD_MIN_LONG_SIDE", defaults.id_card_min_long_side

@@ -203,7 +203,7 @@ def _already_open() -> Conflict:
 
 @blp.route("/applications/<uuid:application_id>/photo", methods=["PUT"])
 @requires_roles(CITIZEN)
-@accepts(JPEG, JSON, max_bytes=lambda _settings: runtime().options.uploads.photo_max_bytes)
+@accepts(JPEG, JSON, max_bytes=lambda _settings: runtime().options.uploads.photo_max_upload_bytes)
 @blp.doc(
     requestBody={
         "required": True,

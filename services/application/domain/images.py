@@ -38,10 +38,19 @@ class InvalidImage(InvalidInput):
     """An image of an accepted kind that breaks a rule (size, dimensions, damage)."""
 
 
+class ImageTooLarge(DomainError):
+    """An image whose content, without metadata, is over its size limit."""
+
+    status, title, slug = 413, "Payload too large", "payload-too-large"
+
+
 @dataclass(frozen=True)
 class UploadRules:
     photo_min_bytes: int = 9 * 1024
     photo_max_bytes: int = 40 * 1024
+    # What a photo upload may weigh on the wire: room for the metadata a phone adds, which is
+    # stripped before the size window applies.
+    photo_max_upload_bytes: int = 2 * 1024 * 1024
     id_card_max_bytes: int = 5 * 1024 * 1024
     id_card_min_long_side: int = 600
     # Far above any camera's ID card photo, far below what would exhaust memory.
@@ -64,8 +73,16 @@ class CheckedImage:
 
 
 def check_card_photo(data: bytes, rules: UploadRules, *, field: str = "photo") -> CheckedImage:
-    """358×441, 24-bit RGB JPEG, its size (without metadata) inside the configured window."""
+    """358×441, 24-bit RGB JPEG, its size (without metadata) inside the configured window:
+    415 for anything but a JPEG, 413 above the window, 422 for any other rule."""
     image = _decode(data, (JPEG,), rules, field)
+    window = f"{rules.photo_min_bytes // 1024}–{rules.photo_max_bytes // 1024} KB"
+    size = len(image.data)
+    if size > rules.photo_max_bytes:
+        raise ImageTooLarge(
+            f"The photo must be {window} without metadata; it is {size / 1024:.1f} KB.",
+            errors={field: [f"Larger than {window}."]},
+        )
     problems = []
     if (image.width, image.height) != CARD_PHOTO_SIZE:
         problems.append(
@@ -74,12 +91,8 @@ def check_card_photo(data: bytes, rules: UploadRules, *, field: str = "photo") -
         )
     if image.mode != "RGB":
         problems.append(f"The photo must be 24-bit RGB colour, not {image.mode}.")
-    size = len(image.data)
-    if not rules.photo_min_bytes <= size <= rules.photo_max_bytes:
-        problems.append(
-            f"The photo must be {rules.photo_min_bytes // 1024}–{rules.photo_max_bytes // 1024}"
-            f" KB without metadata; it is {size / 1024:.1f} KB."
-        )
+    if size < rules.photo_min_bytes:
+        problems.append(f"The photo must be {window} without metadata; it is {size / 1024:.1f} KB.")
     if problems:
         raise InvalidImage(
             "The photo does not meet the card photo rules.", errors={field: problems}

@@ -11,6 +11,7 @@ from PIL import Image
 from services.application.domain.images import (
     JPEG,
     PNG,
+    ImageTooLarge,
     InvalidImage,
     UnsupportedImage,
     UploadRules,
@@ -72,6 +73,17 @@ def test_the_size_window_is_a_setting():
     with pytest.raises(InvalidImage):
         check_card_photo(photo, guangzhou)
     check_card_photo(photo, UploadRules(photo_min_bytes=1024, photo_max_bytes=len(photo)))
+    with pytest.raises(ImageTooLarge) as caught:
+        check_card_photo(photo, UploadRules(photo_min_bytes=1024, photo_max_bytes=len(photo) - 1))
+    assert caught.value.status == 413
+
+
+def test_the_size_window_applies_to_the_photo_without_its_metadata():
+    photo = images.card_photo_with_exif()
+    stripped = check_card_photo(photo, RULES).data
+    rules = UploadRules(photo_min_bytes=1024, photo_max_bytes=len(stripped))
+    assert len(photo) > rules.photo_max_bytes
+    assert check_card_photo(photo, rules).data == stripped
 
 
 def test_a_truncated_jpeg_is_invalid():
