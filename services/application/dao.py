@@ -180,14 +180,18 @@ def dao_record_progress(
         dao_set_status(application, state, now=now)
         if state.status is Status.REJECTED:
             application.rejection_reasons = list(fact.rejection_reasons)
-    if fact.card_id and (
-        application.card_reported_at is None or fact.occurred_at >= application.card_reported_at
-    ):
-        if fact.card_id != application.card_id:
-            application.card_serial = None
-        application.card_id = fact.card_id
-        application.card_serial = fact.card_serial or application.card_serial
-        application.card_reported_at = fact.occurred_at
+    if fact.card_id:
+        # The newest report names the current card (a reprint may bring a new one); a card's
+        # serial never changes, so it is taken from whichever report carries it, late or not.
+        newer = (
+            application.card_reported_at is None or fact.occurred_at >= application.card_reported_at
+        )
+        if newer:
+            if fact.card_id != application.card_id:
+                application.card_id, application.card_serial = fact.card_id, None
+            application.card_reported_at = fact.occurred_at
+        if fact.card_id == application.card_id and fact.card_serial:
+            application.card_serial = fact.card_serial
     application.updated_at = now
 
 
