@@ -133,23 +133,24 @@ def create_application(payload: dict):
     applicant = payload["applicant"]
     id_number = checked_id_number(applicant["id_number"])
     check_consistent_with_id_number(id_number, applicant["gender"], applicant["birth_date"])
-    outlet_id = str(payload["outlet_id"])
-    with readonly_session() as session:
-        outlet = dao_get_outlet(session, outlet_id)
-    if outlet is None or not outlet.active:
-        raise InvalidInput(
-            "There is no active outlet with this id.",
-            errors={"outlet_id": ["Not an active outlet; see GET /api/v1/outlets."]},
-        )
     principal = current_principal()
     token = request.headers["Authorization"].partition(" ")[2].strip()
     account = runtime().accounts.current_account(token, principal.subject)
     check_is_callers_own(account, applicant["name"], id_number)
 
+    outlet_id = str(payload["outlet_id"])
     application_id = str(uuid.uuid4())
     person_key = runtime().id_number_index(id_number)
     now = utcnow()
+    # One session for every read and write: inside an idempotent request it is the one that
+    # already holds the transaction (on SQLite, the write lock).
     with unit_of_work(correlation_id=application_id) as uow:
+        outlet = dao_get_outlet(uow.session, outlet_id)
+        if outlet is None or not outlet.active:
+            raise InvalidInput(
+                "There is no active outlet with this id.",
+                errors={"outlet_id": ["Not an active outlet; see GET /api/v1/outlets."]},
+            )
         if dao_get_open_application_for_person(uow.session, person_key) is not None:
             raise _already_open()
         application = Application(

@@ -176,8 +176,8 @@ def submitted_application(client, citizen: Citizen, outlet: dict) -> dict:
 
 # -- events -------------------------------------------------------------------------------------
 
-# Other services' events happen after the test's own requests: a whole minute from now.
-T0 = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=1)
+# Other services' events happen after the tests' own requests: an hour from now.
+T0 = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(hours=1)
 
 
 def at(minutes: float) -> datetime:
