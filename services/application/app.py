@@ -9,6 +9,7 @@ from services.application import __doc__ as package_doc
 from services.application import config, models
 from services.application.api import BLUEPRINTS, ROOT_BLUEPRINTS
 from services.application.runtime import Runtime
+from services.application.token_cache import CachingVerifier
 from shared.config import Settings
 from shared.web.app import create_service_app
 
@@ -23,8 +24,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         blueprints=BLUEPRINTS,
         root_blueprints=ROOT_BLUEPRINTS,
     )
-    runtime = Runtime(settings)
-    app.extensions["sscard"].extras["runtime"] = runtime
+    context = app.extensions["sscard"]
+    context.verifier = CachingVerifier(context.verifier)
+    runtime = Runtime(settings, context.database.engine)
+    context.extras["runtime"] = runtime
     hops = runtime.options.trusted_proxy_hops
     if hops:
         # Only then is X-Forwarded-For the client's address (the progress rate limit's key).

@@ -7,7 +7,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -72,6 +72,18 @@ def dao_get_application(
     return session.get(Application, application_id, with_for_update=for_update or None)
 
 
+# The hot reads' statements are built once: building and caching a statement per call costs
+# more than the database round trip it makes.
+_VIEW_BY_ID = select(Application.account_id, Application.view).where(
+    Application.application_id == bindparam("application_id")
+)
+
+
+def dao_get_application_view(connection, application_id: str):
+    """(account_id, view) of one application: the whole read of `GET /applications/{id}`."""
+    return connection.execute(_VIEW_BY_ID, {"application_id": application_id}).first()
+
+
 def dao_list_applications_for_account(session: Session, account_id: str) -> list[Application]:
     query = (
         select(Application)
@@ -85,31 +97,32 @@ def dao_get_open_application_for_person(session: Session, person_key: str) -> Ap
     return session.scalar(select(Application).where(Application.open_person_key == person_key))
 
 
-def dao_get_latest_application_by_id_number(session: Session, id_index: str):
+_PROGRESS_COLUMNS = select(
+    Application.status,
+    Application.status_at,
+    Application.name,
+    Outlet.name.label("outlet_name"),
+    Outlet.address.label("outlet_address"),
+).outerjoin(Outlet, Outlet.outlet_id == Application.outlet_id)
+_PROGRESS_BY_ID_NUMBER = (
+    _PROGRESS_COLUMNS.where(Application.id_number_index == bindparam("id_index"))
+    .order_by(Application.created_at.desc())
+    .limit(1)
+)
+_PROGRESS_BY_ACCEPTANCE_NUMBER = _PROGRESS_COLUMNS.where(
+    Application.acceptance_number == bindparam("acceptance_number")
+)
+
+
+def dao_get_latest_application_by_id_number(connection, id_index: str):
     """(status, status_at, name, outlet name, outlet address) of a person's newest application."""
-    query = (
-        _progress_columns()
-        .where(Application.id_number_index == id_index)
-        .order_by(Application.created_at.desc())
-        .limit(1)
-    )
-    return session.execute(query).first()
+    return connection.execute(_PROGRESS_BY_ID_NUMBER, {"id_index": id_index}).first()
 
 
-def dao_get_application_by_acceptance_number(session: Session, acceptance_number: str):
+def dao_get_application_by_acceptance_number(connection, acceptance_number: str):
     """The same columns as the look-up by ID number."""
-    query = _progress_columns().where(Application.acceptance_number == acceptance_number)
-    return session.execute(query).first()
-
-
-def _progress_columns():
-    return select(
-        Application.status,
-        Application.status_at,
-        Application.name,
-        Outlet.name.label("outlet_name"),
-        Outlet.address.label("outlet_address"),
-    ).outerjoin(Outlet, Outlet.outlet_id == Application.outlet_id)
+    query = _PROGRESS_BY_ACCEPTANCE_NUMBER
+    return connection.execute(query, {"acceptance_number": acceptance_number}).first()
 
 
 def dao_set_status(application: Application, state: StatusState, *, now: datetime) -> None:

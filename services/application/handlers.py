@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from services.application.dao import dao_get_application, dao_record_progress, dao_upsert_outlet
 from services.application.domain.progress import fact_from_event, parse_time
+from services.application.views import refresh_view
 from shared.errors import PermanentMessageError
 from shared.messaging.consumer import Handler
 from shared.messaging.envelope import Event
@@ -28,6 +29,7 @@ def _record_progress(uow: UnitOfWork, event: Event) -> None:
         raise PermanentMessageError(f"{event.type} names another account than the application")
     fact = fact_from_event(event.type, event.data, event.time)
     dao_record_progress(uow.session, application, event.id, fact)
+    refresh_view(uow.session, application)
 
 
 def handle_verification_review_required(uow: UnitOfWork, event: Event) -> None:

@@ -51,6 +51,7 @@ class Application(Base):
     birth_date: Mapped[date] = mapped_column(Date)
     id_number_encrypted: Mapped[str] = mapped_column(Text)
     id_number_index: Mapped[str] = mapped_column(String(64), index=True)
+    id_number_masked: Mapped[str] = mapped_column(String(18))
     phone: Mapped[str] = mapped_column(String(32))
     address: Mapped[str] = mapped_column(String(500))
     person_status: Mapped[str] = mapped_column(String(16))
@@ -65,6 +66,8 @@ class Application(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The owner's view as JSON, rendered at every change (services.application.views).
+    view: Mapped[str | None] = mapped_column(Text)
 
 
 class TimelineEntry(Base):

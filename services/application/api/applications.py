@@ -24,11 +24,10 @@ from services.application.api.schemas import (
 from services.application.dao import (
     dao_add_timeline_entry,
     dao_get_application,
-    dao_get_document_kinds,
+    dao_get_application_view,
     dao_get_documents,
     dao_get_open_application_for_person,
     dao_get_outlet,
-    dao_get_timeline,
     dao_list_applications_for_account,
     dao_put_document,
     dao_set_status,
@@ -53,6 +52,7 @@ from services.application.domain.images import (
 from services.application.domain.status import Status, StatusState, is_cancellable
 from services.application.models import Application
 from services.application.runtime import Runtime
+from services.application.views import refresh_view
 from shared.auth import CITIZEN
 from shared.claim_check import claim_check_url
 from shared.db import utcnow
@@ -93,9 +93,13 @@ def list_applications():
 @blp.response(200, ApplicationSchema)
 def get_application(application_id: uuid.UUID):
     """The application with its card, rejection reasons and timeline (oldest first)."""
-    with readonly_session() as session:
-        application = _own_application(session, application_id)
-        return _application_view(session, application)
+    row = runtime().read(
+        lambda connection: dao_get_application_view(connection, str(application_id))
+    )
+    if row is None:
+        raise NotFound("No such resource.")
+    ensure_owner(row.account_id)
+    return _json(row.view)
 
 
 @blp.route("/applications/<uuid:application_id>/default-photo", methods=["GET"])
@@ -166,6 +170,7 @@ def create_application(payload: dict):
             birth_date=applicant["birth_date"],
             id_number_encrypted=runtime().encrypt_id_number(id_number),
             id_number_index=person_key,
+            id_number_masked=mask_id_number(id_number),
             open_person_key=person_key,
             phone=applicant["phone"],
             address=applicant["address"].strip(),
@@ -188,9 +193,11 @@ def create_application(payload: dict):
             at=now,
             detail="Application started.",
         )
+        refresh_view(uow.session, application)
         uow.commit()
-        view = _application_view(uow.session, application)
-    return view, 201, {"Location": f"{request.path.rstrip('/')}/{application_id}"}
+    response = _json(application.view, 201)
+    response.headers["Location"] = f"{request.path.rstrip('/')}/{application_id}"
+    return response
 
 
 def _already_open() -> Conflict:
@@ -295,6 +302,7 @@ def _save_document(application_id: uuid.UUID, kind: str, image: CheckedImage, *,
         if kind == "photo":
             application.photo_source = source
         application.updated_at = utcnow()
+        refresh_view(uow.session, application)
         uow.commit()
 
 
@@ -366,6 +374,7 @@ def submit_application(application_id: uuid.UUID):
             at=now,
             detail=f"Submitted; acceptance number {application.acceptance_number}.",
         )
+        refresh_view(uow.session, application)
         uow.commit()
         return {
             "application_id": application.application_id,
@@ -414,11 +423,16 @@ def cancel_application(application_id: uuid.UUID):
             at=now,
             detail="You cancelled the application.",
         )
+        refresh_view(uow.session, application)
         uow.commit()
         return {"application_id": application.application_id, "status": application.status}
 
 
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def _json(text: str, status: int = 200) -> Response:
+    return Response(text, status=status, mimetype="application/json")
 
 
 def _own_application(
@@ -453,44 +467,4 @@ def _summary(application: Application) -> dict:
         "outlet_id": application.outlet_id,
         "created_at": application.created_at,
         "updated_at": application.updated_at,
-    }
-
-
-def _application_view(session: Session, application: Application) -> dict:
-    status = Status(application.status)
-    present = dao_get_document_kinds(session, application.application_id)
-    card = (
-        {"card_id": application.card_id, "card_serial": application.card_serial}
-        if application.card_id
-        else None
-    )
-    return {
-        "application_id": application.application_id,
-        "acceptance_number": application.acceptance_number,
-        "status": status.value,
-        "outlet_id": application.outlet_id,
-        "bank_code": application.bank_code,
-        "applicant": {
-            "name": application.name,
-            "gender": application.gender,
-            "ethnicity": application.ethnicity,
-            "birth_date": application.birth_date,
-            "id_number_masked": mask_id_number(
-                runtime().decrypt_id_number(application.id_number_encrypted)
-            ),
-            "phone": application.phone,
-            "address": application.address,
-            "person_status": application.person_status,
-        },
-        "photo_source": application.photo_source,
-        "missing": missing_documents(present) if status is Status.DRAFT else [],
-        "card": card,
-        "rejection_reasons": application.rejection_reasons or [],
-        "timeline": [
-            {"status": entry.status, "at": entry.at, "detail": entry.detail}
-            for entry in dao_get_timeline(session, application.application_id)
-        ],
-        "created_at": application.created_at,
-        "updated_at": application.updated_at,
-        "submitted_at": application.submitted_at,
     }
