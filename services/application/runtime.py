@@ -9,7 +9,7 @@ from functools import cached_property
 from typing import TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from services.application import config
 from services.application.accounts import AccountsClient
@@ -75,7 +75,7 @@ class Runtime:
             except DBAPIError as exc:
                 if attempt == 1 and exc.connection_invalidated:
                     continue
-                if isinstance(exc.orig, OSError) or exc.connection_invalidated:
+                if isinstance(exc, OperationalError) or exc.connection_invalidated:
                     raise TransientError(f"database unavailable: {exc.orig}") from exc
                 raise
         raise AssertionError("unreachable")

@@ -10,11 +10,13 @@ import uuid
 import pytest
 from sqlalchemy import select
 
+from services.application.api.schemas import ApplicationSchema
 from services.application.dao import dao_get_application, dao_record_progress
 from services.application.domain.progress import ProgressFact
 from services.application.domain.status import Status
 from services.application.models import Application
 from shared.claim_check import claim_check_url
+from shared.testing.infrastructure import database_backend
 from shared.uow import UnitOfWork
 from tests.application.integration.conftest import APPLICATION_URL
 from tests.application.integration.factories import (
@@ -82,9 +84,17 @@ def test_a_citizen_opens_a_draft_for_themselves(client, people, outlet):
     assert body["card"] is None and body["rejection_reasons"] == []
     assert [entry["status"] for entry in body["timeline"]] == ["draft"]
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z", body["created_at"])
+    assert_documented_shape(body)
 
     listed = client.get("/api/v1/applications", headers=citizen.headers).get_json()
     assert [item["application_id"] for item in listed["items"]] == [body["application_id"]]
+
+
+def assert_documented_shape(body: dict) -> None:
+    """The stored view is what the OpenAPI document promises: every field, nothing else."""
+    schema = ApplicationSchema()
+    assert set(body) == set(schema.fields)
+    schema.load(body)  # raises on any field of the wrong kind, or one the schema lacks
 
 
 def test_the_id_number_is_stored_encrypted(service, client, people, outlet):
@@ -271,6 +281,7 @@ def test_submit_assigns_an_acceptance_number_and_publishes_claim_checks(
         }
 
     view = client.get(f"/api/v1/applications/{application_id}", headers=citizen.headers).get_json()
+    assert_documented_shape(view)
     assert view["status"] == "submitted" and view["missing"] == []
     assert view["acceptance_number"] == body["acceptance_number"]
     assert [entry["status"] for entry in view["timeline"]] == ["draft", "submitted"]
@@ -400,3 +411,28 @@ def test_a_random_id_number_generator_makes_valid_numbers():
     from shared.resident_id import is_valid_resident_id
 
     assert all(is_valid_resident_id(new_id_number()) for _ in range(50))
+
+
+def test_the_database_being_down_is_a_503_not_a_500(service, people, outlet):
+    citizen = people.citizen()
+    down = service.with_settings(APPLICATION_DATABASE_URL="postgresql://postgres@127.0.0.1:1/none")
+    client = down.client()
+    response = client.get(f"/api/v1/applications/{uuid.uuid4()}", headers=citizen.headers)
+    problem(response, 503)
+    query = {"acceptance_number": "SSC-20261125-7K3Q9M", "name": citizen.name}
+    problem(client.get("/api/v1/progress", query_string=query), 503)
+
+
+@pytest.mark.skipif(database_backend() != "postgresql", reason="PostgreSQL connections only")
+def test_a_read_survives_its_pooled_connection_being_cut(service, client, people, outlet):
+    citizen = people.citizen()
+    application_id = create_application(client, citizen, outlet)["application_id"]
+    path = f"/api/v1/applications/{application_id}"
+    assert client.get(path, headers=citizen.headers).status_code == 200
+    with service.database.engine.connect() as connection:
+        connection.exec_driver_sql(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        connection.commit()
+    assert client.get(path, headers=citizen.headers).status_code == 200
