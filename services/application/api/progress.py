@@ -45,7 +45,7 @@ def _limit() -> tuple[int, int]:
 @blp.route("/progress", methods=["GET"])
 @public
 @rate_limited("progress", _limit)
-@blp.arguments(ProgressQuerySchema, location="query")
+@blp.arguments(ProgressQuerySchema(), location="query")  # one instance, not one per request
 @blp.response(200, ProgressSchema)
 @blp.alt_response(404, description="Nothing matches these details (whatever was wrong)")
 @blp.alt_response(429, description="Too many look-ups from this client")
