@@ -1,12 +1,35 @@
-"""The application service's consumer process."""
+"""The application service's consumer process.
+
+Cold start: every sscard process declares every consumer queue before it publishes, so outlet
+events published after any process started wait in `application.events`. For outlets
+published before that (a fresh broker behind a printing service that has run for months), a
+worker that finds its outlet table empty asks, through the outbox, for every outlet again
+(`outlet.snapshot_requested`); the printing service answers by republishing them.
+"""
 
 from __future__ import annotations
 
+import logging
+
 from services.application import config, models
+from services.application.dao import dao_count_outlets
 from services.application.handlers import HANDLERS
 from shared.logs import configure_logging
 from shared.messaging.consumer import run_worker
-from shared.uow import Database
+from shared.uow import Database, UnitOfWork
+
+log = logging.getLogger(__name__)
+
+
+def request_outlet_snapshot_if_empty(database: Database, service: str) -> bool:
+    """Adds `outlet.snapshot_requested` to the outbox when no outlet is known; True if so."""
+    with UnitOfWork(database, service) as uow:
+        if dao_count_outlets(uow.session) > 0:
+            return False
+        uow.add_event("outlet.snapshot_requested", {"requested_by": service})
+        uow.commit()
+    log.info("no outlets known yet; asked the printing service for all of them")
+    return True
 
 
 def main() -> None:
@@ -14,7 +37,9 @@ def main() -> None:
     configure_logging(
         f"{settings.service}-worker", level=settings.log_level, json_lines=settings.log_json
     )
-    run_worker(settings, Database(settings.database_url, models.metadata, pool_size=2), HANDLERS)
+    database = Database(settings.database_url, models.metadata, pool_size=2)
+    request_outlet_snapshot_if_empty(database, settings.service)
+    run_worker(settings, database, HANDLERS)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ from collections.abc import Callable
 from flask import Flask, current_app, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
+from shared.config import Settings
 from shared.errors import DomainError
 
 JSON = "application/json"
@@ -20,7 +21,12 @@ class UnsupportedMediaType(DomainError):
     status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
 
 
-def accepts(*media_types: str, max_bytes: int | None = None) -> Callable:
+def accepts(
+    *media_types: str, max_bytes: int | Callable[[Settings], int] | None = None
+) -> Callable:
+    """`max_bytes` is a number, or a function of the service's settings when the limit is
+    configurable (an upload size window, say)."""
+
     def decorator(view: Callable) -> Callable:
         view._sscard_accepts = media_types  # type: ignore[attr-defined]
         if max_bytes is not None:
@@ -39,6 +45,8 @@ def _body_rules(app: Flask) -> None:
     settings = app.extensions["sscard"].settings
     accepted = getattr(view, "_sscard_accepts", (JSON,))
     limit = getattr(view, "_sscard_max_bytes", settings.max_json_bytes)
+    if callable(limit):
+        limit = limit(settings)
     request.max_content_length = limit  # enforced while reading a body of unknown length
     if request.content_length is not None and request.content_length > limit:
         raise RequestEntityTooLarge(f"The body may be at most {limit} bytes.")

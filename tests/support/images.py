@@ -156,3 +156,53 @@ def gif() -> bytes:
     buffer = io.BytesIO()
     Image.new("P", CARD_SIZE, 3).save(buffer, "GIF")
     return buffer.getvalue()
+
+
+def grayscale_photo(name: str = "obama") -> bytes:
+    """The right size, but 8-bit grey instead of 24-bit colour."""
+    return _jpeg(_portrait(name, CARD_SIZE, 210).convert("L"), quality=90)
+
+
+def undersized_file_photo() -> bytes:
+    """358×441 RGB JPEG, but far below the 9 KB minimum (a flat, heavily compressed image)."""
+    return _jpeg(Image.new("RGB", CARD_SIZE, "white"), quality=10)
+
+
+def id_card_front_with_metadata(name: str = "obama") -> bytes:
+    """A JPEG ID card front carrying EXIF with GPS, a comment, and bytes after its end."""
+    exif = Image.Exif()
+    exif[0x010F] = "PhoneCam"
+    exif[0x8825] = {1: "N", 2: (31.0, 13.0, 50.0), 3: "E", 4: (121.0, 28.0, 22.0)}
+    image = Image.open(io.BytesIO(id_card_front(name, "PNG"))).convert("RGB")
+    buffer = io.BytesIO()
+    image.save(buffer, "JPEG", quality=85, exif=exif.tobytes(), comment=b"shot at home")
+    return buffer.getvalue() + b"PK\x03\x04 appended archive"
+
+
+def id_card_back_with_text_chunks() -> bytes:
+    """A PNG ID card back with text chunks (where PNG keeps its metadata)."""
+    from PIL import PngImagePlugin
+
+    info = PngImagePlugin.PngInfo()
+    info.add_text("Location", "31.2304N 121.4737E")
+    info.add_itxt("Author", "张三")
+    image = Image.open(io.BytesIO(id_card_back("PNG")))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", pnginfo=info)
+    return buffer.getvalue()
+
+
+def small_id_card(long_side: int = 500) -> bytes:
+    """An ID card image too small to read: its long side is under 600 px."""
+    image = Image.open(io.BytesIO(id_card_back("PNG")))
+    image = image.resize((long_side, round(long_side * ID_CARD_SIZE[1] / ID_CARD_SIZE[0])))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def png_of_size(width: int, height: int) -> bytes:
+    """A small file for a picture of any declared size (bilevel, compresses to almost nothing)."""
+    buffer = io.BytesIO()
+    Image.new("1", (width, height), 1).save(buffer, "PNG", optimize=True)
+    return buffer.getvalue()

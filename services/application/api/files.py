@@ -1,0 +1,54 @@
+"""The claim-check endpoint (CONTRACT §4): other sscard services fetch the files an
+`application.submitted` event refers to, with a service token. Internal: not for citizens,
+banks or integrators."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Response
+from flask_smorest import Blueprint
+
+from services.application.dao import dao_get_stored_file
+from shared.auth import SERVICE
+from shared.claim_check import INTERNAL_FILES_PATH
+from shared.errors import NotFound
+from shared.web.app import readonly_session, service_context
+from shared.web.auth import requires_roles
+
+blp = Blueprint(
+    "internal_files",
+    __name__,
+    description="Internal: stored files for other sscard services (service token only).",
+)
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@blp.route(INTERNAL_FILES_PATH.replace("{sha256}", "<sha256>"), methods=["GET"])
+@requires_roles(SERVICE)
+@blp.doc(
+    tags=["internal"],
+    responses={
+        "200": {
+            "description": "The file; its SHA-256 is its name",
+            "content": {
+                "image/jpeg": {"schema": {"type": "string", "format": "binary"}},
+                "image/png": {"schema": {"type": "string", "format": "binary"}},
+            },
+        },
+        "404": {"description": "No such file"},
+    },
+)
+def get_file(sha256: str):
+    """A stored photo or ID card image, by its SHA-256."""
+    if not _SHA256.match(sha256):
+        raise NotFound("No such file.")
+    with readonly_session() as session:
+        stored = dao_get_stored_file(session, sha256)
+    data = service_context().extras["runtime"].files.get(sha256) if stored else None
+    if stored is None or data is None:
+        raise NotFound("No such file.")
+    response = Response(data, mimetype=stored.content_type)
+    response.headers["ETag"] = f'"{sha256}"'
+    response.headers["Cache-Control"] = "private, no-store"
+    return response

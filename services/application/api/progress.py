@@ -1,0 +1,79 @@
+"""`GET /progress`: where an application stands, for the bureau's website and the WeChat and
+Alipay channels, without a login.
+
+It answers only status, time and outlet, and only to someone who knows the applicant's name
+together with their ID number or acceptance number. Whatever does not match — an unknown
+number, a wrong name — gets the same 404, so the endpoint cannot tell anyone which ID numbers
+have applied. Requests are rate limited per client address. ID numbers are found through
+their blind index; nothing is decrypted to search.
+"""
+
+from __future__ import annotations
+
+import json
+
+from flask import Response
+from flask_smorest import Blueprint
+
+from services.application.api.schemas import ProgressQuerySchema, ProgressSchema
+from services.application.dao import (
+    dao_get_application_by_acceptance_number,
+    dao_get_latest_application_by_id_number,
+)
+from services.application.domain.acceptance import normalise_acceptance_number
+from services.application.domain.applicant import normalise_name
+from services.application.rate_limit import rate_limited
+from services.application.runtime import Runtime
+from shared.errors import InvalidInput, NotFound
+from shared.messaging.envelope import format_time
+from shared.resident_id import InvalidResidentId, parse_resident_id
+from shared.web.app import service_context
+from shared.web.auth import public
+
+blp = Blueprint("progress", __name__, description="Progress look-up for every channel.")
+
+
+def _runtime() -> Runtime:
+    return service_context().extras["runtime"]
+
+
+def _limit() -> tuple[int, int]:
+    options = _runtime().options
+    return options.progress_rate_limit, options.progress_rate_window_seconds
+
+
+@blp.route("/progress", methods=["GET"])
+@public
+@rate_limited("progress", _limit)
+@blp.arguments(ProgressQuerySchema(), location="query")  # one instance, not one per request
+@blp.response(200, ProgressSchema)
+@blp.alt_response(404, description="Nothing matches these details (whatever was wrong)")
+@blp.alt_response(429, description="Too many look-ups from this client")
+def get_progress(query: dict):
+    """Status, when it last changed, and the outlet; by ID number + name or acceptance
+    number + name."""
+    runtime = _runtime()
+    if "id_number" in query:
+        try:
+            id_number = parse_resident_id(query["id_number"]).number
+        except InvalidResidentId as exc:
+            raise InvalidInput(str(exc), errors={"id_number": [str(exc)]}) from None
+        index = runtime.id_number_index(id_number)
+        row = runtime.read(lambda c: dao_get_latest_application_by_id_number(c, index))
+    else:
+        number = normalise_acceptance_number(query["acceptance_number"])
+        if number is None:
+            raise InvalidInput(
+                "Not an acceptance number.",
+                errors={"acceptance_number": ["Looks like SSC-20261125-7K3Q9M."]},
+            )
+        row = runtime.read(lambda c: dao_get_application_by_acceptance_number(c, number))
+    if row is None or normalise_name(row.name) != normalise_name(query["name"]):
+        raise NotFound("No application matches these details.")
+    body = {
+        "status": row.status,
+        "updated_at": format_time(row.status_at),
+        "outlet": {"name": row.outlet_name, "address": row.outlet_address},
+    }
+    # Built here rather than dumped by the schema: this is the hot path of every channel.
+    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")

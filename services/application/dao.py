@@ -1,0 +1,295 @@
+"""Data access for the application service: `dao_<verb>_<noun>()` functions over its own
+tables. They never commit; the unit of work around the use case does."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from services.application.domain.images import CheckedImage
+from services.application.domain.progress import ProgressFact
+from services.application.domain.status import RANK, Status, StatusState, is_open, next_state
+from services.application.models import (
+    Application,
+    ApplicationDocument,
+    Outlet,
+    RateLimitWindow,
+    StoredFile,
+    TimelineEntry,
+)
+from services.application.storage import FileStore
+from shared.db import new_id, utcnow
+
+# -- outlets ------------------------------------------------------------------------------------
+
+
+def dao_upsert_outlet(session: Session, data: dict[str, Any], version_at: datetime) -> bool:
+    """Applies an `outlet.upserted`; False when the row already reflects a newer one."""
+    outlet = session.get(Outlet, str(data["outlet_id"]), with_for_update=True)
+    if outlet is None:
+        outlet = Outlet(outlet_id=str(data["outlet_id"]))
+        session.add(outlet)
+    elif outlet.version_at > version_at:
+        return False
+    outlet.bank_code = data["bank_code"]
+    outlet.bank_name = data["bank_name"]
+    outlet.name = data["name"]
+    outlet.district = data["district"]
+    outlet.address = data["address"]
+    outlet.active = bool(data["active"])
+    outlet.version_at = version_at
+    return True
+
+
+def dao_get_outlet(session: Session, outlet_id: str) -> Outlet | None:
+    return session.get(Outlet, outlet_id)
+
+
+def dao_list_active_outlets(session: Session) -> list[Outlet]:
+    query = (
+        select(Outlet)
+        .where(Outlet.active.is_(True))
+        .order_by(Outlet.bank_code, Outlet.district, Outlet.name, Outlet.outlet_id)
+    )
+    return list(session.scalars(query))
+
+
+def dao_count_outlets(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Outlet)) or 0
+
+
+# -- applications -------------------------------------------------------------------------------
+
+
+def dao_get_application(
+    session: Session, application_id: str, *, for_update: bool = False
+) -> Application | None:
+    return session.get(Application, application_id, with_for_update=for_update or None)
+
+
+# The hot reads' statements are built once: building and caching a statement per call costs
+# more than the database round trip it makes.
+_VIEW_BY_ID = select(Application.account_id, Application.view).where(
+    Application.application_id == bindparam("application_id")
+)
+
+
+def dao_get_application_view(connection, application_id: str):
+    """(account_id, view) of one application: the whole read of `GET /applications/{id}`."""
+    return connection.execute(_VIEW_BY_ID, {"application_id": application_id}).first()
+
+
+def dao_list_applications_for_account(session: Session, account_id: str) -> list[Application]:
+    query = (
+        select(Application)
+        .where(Application.account_id == account_id)
+        .order_by(Application.created_at.desc())
+    )
+    return list(session.scalars(query))
+
+
+def dao_get_open_application_for_person(session: Session, person_key: str) -> Application | None:
+    return session.scalar(select(Application).where(Application.open_person_key == person_key))
+
+
+_PROGRESS_COLUMNS = select(
+    Application.status,
+    Application.status_at,
+    Application.name,
+    Outlet.name.label("outlet_name"),
+    Outlet.address.label("outlet_address"),
+).outerjoin(Outlet, Outlet.outlet_id == Application.outlet_id)
+_PROGRESS_BY_ID_NUMBER = (
+    _PROGRESS_COLUMNS.where(Application.id_number_index == bindparam("id_index"))
+    .order_by(Application.created_at.desc())
+    .limit(1)
+)
+_PROGRESS_BY_ACCEPTANCE_NUMBER = _PROGRESS_COLUMNS.where(
+    Application.acceptance_number == bindparam("acceptance_number")
+)
+
+
+def dao_get_latest_application_by_id_number(connection, id_index: str):
+    """(status, status_at, name, outlet name, outlet address) of a person's newest application."""
+    return connection.execute(_PROGRESS_BY_ID_NUMBER, {"id_index": id_index}).first()
+
+
+def dao_get_application_by_acceptance_number(connection, acceptance_number: str):
+    """The same columns as the look-up by ID number."""
+    query = _PROGRESS_BY_ACCEPTANCE_NUMBER
+    return connection.execute(query, {"acceptance_number": acceptance_number}).first()
+
+
+def dao_set_status(application: Application, state: StatusState, *, now: datetime) -> None:
+    application.status = state.status.value
+    application.status_at = state.occurred_at or now
+    application.updated_at = now
+    if not is_open(state.status):
+        application.open_person_key = None
+
+
+# -- timeline and progress ----------------------------------------------------------------------
+
+
+def dao_add_timeline_entry(
+    session: Session,
+    application_id: str,
+    *,
+    event_id: str,
+    status: Status,
+    at: datetime,
+    detail: str,
+) -> bool:
+    """False when the event is in the timeline already."""
+    exists = session.scalar(
+        select(TimelineEntry.entry_id).where(TimelineEntry.event_id == event_id)
+    )
+    if exists is not None:
+        return False
+    session.add(
+        TimelineEntry(
+            event_id=event_id,
+            application_id=application_id,
+            status=status.value,
+            at=at,
+            detail=detail[:500],
+            recorded_at=utcnow(),
+        )
+    )
+    return True
+
+
+def dao_get_timeline(session: Session, application_id: str) -> list[TimelineEntry]:
+    """Oldest first, by when each thing happened; ties in lifecycle order."""
+    entries = session.scalars(
+        select(TimelineEntry).where(TimelineEntry.application_id == application_id)
+    )
+    return sorted(entries, key=lambda e: (e.at, RANK[Status(e.status)], e.entry_id))
+
+
+def dao_record_progress(
+    session: Session, application: Application, event_id: str, fact: ProgressFact
+) -> None:
+    """Adds the fact to the timeline and moves the status when the fact is not stale."""
+    added = dao_add_timeline_entry(
+        session,
+        application.application_id,
+        event_id=event_id,
+        status=fact.status,
+        at=fact.occurred_at,
+        detail=fact.detail,
+    )
+    if not added:
+        return
+    now = utcnow()
+    current = StatusState(Status(application.status), application.status_at)
+    state = next_state(current, fact.status, fact.occurred_at)
+    if state != current:
+        dao_set_status(application, state, now=now)
+        if state.status is Status.REJECTED:
+            application.rejection_reasons = list(fact.rejection_reasons)
+    if fact.card_id:
+        # The newest report names the current card (a reprint may bring a new one); a card's
+        # serial never changes, so it is taken from whichever report carries it, late or not.
+        newer = (
+            application.card_reported_at is None or fact.occurred_at >= application.card_reported_at
+        )
+        if newer:
+            if fact.card_id != application.card_id:
+                application.card_id, application.card_serial = fact.card_id, None
+            application.card_reported_at = fact.occurred_at
+        if fact.card_id == application.card_id and fact.card_serial:
+            application.card_serial = fact.card_serial
+    application.updated_at = now
+
+
+# -- files --------------------------------------------------------------------------------------
+
+
+def dao_store_file(session: Session, store: FileStore, image: CheckedImage) -> str:
+    sha256 = store.put(image.data)
+    if session.get(StoredFile, sha256) is None:
+        session.add(
+            StoredFile(
+                sha256=sha256,
+                content_type=image.content_type,
+                size=len(image.data),
+                created_at=utcnow(),
+            )
+        )
+        session.flush()
+    return sha256
+
+
+def dao_get_stored_file(session: Session, sha256: str) -> StoredFile | None:
+    return session.get(StoredFile, sha256)
+
+
+def dao_put_document(
+    session: Session, application_id: str, kind: str, sha256: str, *, source: str
+) -> None:
+    document = session.get(ApplicationDocument, (application_id, kind))
+    if document is None:
+        document = ApplicationDocument(application_id=application_id, kind=kind)
+        session.add(document)
+    document.sha256 = sha256
+    document.source = source
+    document.uploaded_at = utcnow()
+
+
+def dao_get_documents(session: Session, application_id: str) -> dict[str, tuple[str, str, str]]:
+    """kind → (sha256, content_type, source)."""
+    rows = session.execute(
+        select(
+            ApplicationDocument.kind,
+            ApplicationDocument.sha256,
+            StoredFile.content_type,
+            ApplicationDocument.source,
+        )
+        .join(StoredFile, StoredFile.sha256 == ApplicationDocument.sha256)
+        .where(ApplicationDocument.application_id == application_id)
+    )
+    return {row.kind: (row.sha256, row.content_type, row.source) for row in rows}
+
+
+def dao_get_document_kinds(session: Session, application_id: str) -> set[str]:
+    return set(
+        session.scalars(
+            select(ApplicationDocument.kind).where(
+                ApplicationDocument.application_id == application_id
+            )
+        )
+    )
+
+
+# -- rate limits --------------------------------------------------------------------------------
+
+
+def dao_count_request(session: Session, bucket: str, window_start: datetime) -> int:
+    """Counts one request in the client's current window and returns the count so far. One
+    atomic upsert, so concurrent requests in any number of processes are all counted."""
+    bucket = hashlib.sha256(bucket.encode()).hexdigest()[:40]  # short, fixed-length keys
+    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+    statement = dialect.insert(RateLimitWindow).values(
+        bucket=bucket, window_start=window_start, count=1
+    )
+    statement = statement.on_conflict_do_update(
+        index_elements=[RateLimitWindow.bucket, RateLimitWindow.window_start],
+        set_={"count": RateLimitWindow.count + 1},
+    ).returning(RateLimitWindow.count)
+    count = session.execute(statement).scalar_one()
+    if count == 1:
+        # A new window for this client: a good moment to forget finished windows (windows
+        # are aligned, so every earlier one has ended).
+        session.execute(delete(RateLimitWindow).where(RateLimitWindow.window_start < window_start))
+    return count
+
+
+def new_local_event_id() -> str:
+    """For timeline facts this service records itself without publishing an event."""
+    return new_id()

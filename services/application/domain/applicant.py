@@ -1,0 +1,63 @@
+"""Rules about the applicant: that the application is the caller's own, that what they
+declared agrees with their ID number, and what an application still lacks before submission."""
+
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+
+from shared.errors import Forbidden, InvalidInput
+from shared.pii import mask_id_number
+from shared.resident_id import InvalidResidentId, parse_resident_id
+
+# The documents a complete application has, in the order a problem lists them.
+REQUIRED_DOCUMENTS = ("photo", "id_card_front", "id_card_back")
+
+
+@dataclass(frozen=True)
+class Account:
+    """The caller's account as the registration service reports it."""
+
+    account_id: str
+    name: str
+    id_number_masked: str
+
+
+def normalise_name(name: str) -> str:
+    """Names compare after Unicode normalisation and trimming only: `张三` is not `张 三`."""
+    return unicodedata.normalize("NFC", name).strip()
+
+
+def checked_id_number(raw: str) -> str:
+    """The normalised ID number (upper-case X), or 422."""
+    try:
+        return parse_resident_id(raw).number
+    except InvalidResidentId as exc:
+        raise InvalidInput(str(exc), errors={"applicant.id_number": [str(exc)]}) from None
+
+
+def check_consistent_with_id_number(id_number: str, gender: str, birth_date: date) -> None:
+    """The declared gender and birth date must be the ones the ID number encodes."""
+    resident = parse_resident_id(id_number)
+    errors = {}
+    if resident.gender != gender:
+        errors["applicant.gender"] = [f"The ID number belongs to a {resident.gender} person."]
+    if resident.birth_date != birth_date:
+        errors["applicant.birth_date"] = ["The birth date differs from the one in the ID number."]
+    if errors:
+        raise InvalidInput("The applicant's details contradict the ID number.", errors=errors)
+
+
+def check_is_callers_own(account: Account, name: str, id_number: str) -> None:
+    """403 unless the applicant is the caller: the same real name and the same ID number as
+    far as the account reveals it (masked). The verification service's identity registry
+    check confirms the full number against the name afterwards."""
+    if normalise_name(account.name) != normalise_name(name) or account.id_number_masked != (
+        mask_id_number(id_number)
+    ):
+        raise Forbidden("You can only apply for yourself, with your own real name and ID number.")
+
+
+def missing_documents(present: set[str]) -> list[str]:
+    return [kind for kind in REQUIRED_DOCUMENTS if kind not in present]

@@ -1,0 +1,62 @@
+"""What a verification or card event tells the applicant: the status it reports, when that
+happened, a line for the timeline, and the card or rejection details it carries."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from services.application.domain.status import EVENT_STATUS, Status
+
+_CARD_DETAILS = {
+    Status.PRINTED: "The card was printed.",
+    Status.SHIPPED: "The card is on its way to your outlet.",
+    Status.READY_FOR_PICKUP: "The card is ready for pickup at your outlet.",
+    Status.COLLECTED: "The card was collected at the outlet.",
+    Status.ACTIVATED: "The card's social security function was activated.",
+}
+
+
+@dataclass(frozen=True)
+class ProgressFact:
+    status: Status
+    occurred_at: datetime
+    detail: str
+    card_id: str | None = None
+    card_serial: str | None = None
+    rejection_reasons: list[dict[str, str]] = field(default_factory=list)
+
+
+def parse_time(text: str) -> datetime:
+    moment = datetime.fromisoformat(text)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def fact_from_event(event_type: str, data: dict[str, Any], event_time: str) -> ProgressFact:
+    """`occurred_at` is when it happened (the bank's report time when the event carries one),
+    not when this service heard of it."""
+    status = EVENT_STATUS[event_type]
+    occurred_at = parse_time(data.get("occurred_at") or event_time)
+    card_id = data.get("card_id")
+    card_serial = data.get("card_serial")
+    reasons: list[dict[str, str]] = []
+    if status is Status.REVIEW_REQUIRED:
+        doubtful = [c["check"] for c in data.get("checks", []) if c.get("outcome") != "pass"]
+        detail = "A case worker reviews your application"
+        detail += f" ({', '.join(doubtful)})." if doubtful else "."
+    elif status is Status.APPROVED:
+        detail = "Your application was approved."
+    elif status is Status.REJECTED:
+        reasons = [{"code": r["code"], "detail": r["detail"]} for r in data.get("reasons", [])]
+        detail = "Your application was rejected"
+        detail += f": {', '.join(r['code'] for r in reasons)}." if reasons else "."
+    elif status is Status.PRINT_REQUESTED:
+        again = " again" if data.get("reprint") else ""
+        detail = f"Sent to the bank ({data['bank_code']}) for printing{again}."
+    elif status is Status.PRINT_FAILED:
+        reason = data.get("reason")
+        detail = f"Printing failed: {reason}." if reason else "Printing failed."
+    else:
+        detail = _CARD_DETAILS[status]
+    return ProgressFact(status, occurred_at, detail, card_id, card_serial, reasons)

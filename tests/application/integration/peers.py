@@ -1,0 +1,122 @@
+"""Stand-ins for the application service's HTTP peers, served over real HTTP:
+
+- `FakeAccounts` plays the registration service's `GET /api/v1/accounts/me` (the JWKS and
+  service tokens come from the shared `token_authority`);
+- `serve_identity_registry` runs the identity registry simulator on a free port.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+import jwt
+from werkzeug.serving import make_server
+
+from shared.pii import mask_id_number
+from simulators.identity_registry.app import create_app as create_registry_app
+from simulators.identity_registry.store import PeopleStore
+
+
+class FakeAccounts:
+    """Answers `/api/v1/accounts/me` for the account named by the bearer token's subject, as
+    the registration service does (the token's signature is the application service's
+    business, checked before it ever calls here)."""
+
+    def __init__(self) -> None:
+        self.accounts: dict[str, dict] = {}
+        self.calls = 0
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> FakeAccounts:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+
+    def add(self, account_id: str, *, name: str, id_number: str, phone: str) -> None:
+        self.accounts[account_id] = {
+            "account_id": account_id,
+            "phone": phone,
+            "name": name,
+            "id_number_masked": mask_id_number(id_number),
+        }
+
+    def _handler(self):
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_args) -> None:
+                pass
+
+            def _send(self, status: int, body: dict) -> None:
+                payload = json.dumps(body, ensure_ascii=False).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            def do_GET(self) -> None:
+                fake.calls += 1
+                if self.path != "/api/v1/accounts/me":
+                    self._send(404, {})
+                    return
+                scheme, _, token = self.headers.get("Authorization", "").partition(" ")
+                try:
+                    claims = jwt.decode(token, options={"verify_signature": False})
+                except jwt.PyJWTError:
+                    self._send(401, {})
+                    return
+                account = fake.accounts.get(claims.get("sub", ""))
+                if scheme != "Bearer" or account is None:
+                    self._send(404 if scheme == "Bearer" else 401, {})
+                    return
+                self._send(200, account)
+
+        return Handler
+
+
+class RegistryServer:
+    def __init__(self, path: Path) -> None:
+        self.store = PeopleStore(path)
+        self._server = make_server("127.0.0.1", 0, create_registry_app(self.store), threaded=True)
+        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_port}"
+
+
+@contextmanager
+def serve_identity_registry(path: Path) -> Iterator[RegistryServer]:
+    registry = RegistryServer(path)
+    registry._thread.start()
+    try:
+        yield registry
+    finally:
+        registry._server.shutdown()
+
+
+@contextmanager
+def serve_wsgi(app) -> Iterator[str]:
+    """Any WSGI app on a free port; yields its base URL."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}"
+    finally:
+        server.shutdown()
