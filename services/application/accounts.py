@@ -1,10 +1,9 @@
-"""The adapter to the registration service's account of the caller.
+"""The adapter to the registration service: is the caller the applicant?
 
-The application service must know that an applicant is the caller, but it does not own
-accounts and never reads the registration database. It asks `GET /api/v1/accounts/me` with
-the caller's own bearer token, which answers the real name and the masked ID number (first 6
-and last 4). That is the strongest check the public contract allows; a stronger one (the full
-number compared by the registration service) would replace this module and nothing else.
+The application service does not own accounts and never reads the registration database. It
+asks the registration service's internal identity check, with its own service token, whether
+the caller's account has exactly this real name and this ID number; the full number is
+compared there (by its blind index) and only the verdict comes back.
 """
 
 from __future__ import annotations
@@ -13,54 +12,56 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
-from services.application.domain.applicant import Account
-from shared.errors import Forbidden, TransientError, Unauthorized
+from services.application.domain.applicant import IdentityVerdict
+from shared.auth.service_tokens import ServiceTokenClient
+from shared.errors import Forbidden, TransientError
 
-ACCOUNT_PATH = "/api/v1/accounts/me"
+IDENTITY_CHECK_PATH = "/internal/v1/accounts/{account_id}/identity-check"
 
 
 class AccountsClient:
     def __init__(
-        self, base_url: str, *, timeout: tuple[float, float] = (2.0, 5.0), retries: int = 2
+        self,
+        base_url: str,
+        tokens: ServiceTokenClient,
+        *,
+        timeout: tuple[float, float] = (2.0, 5.0),
+        retries: int = 2,
     ) -> None:
-        self.url = base_url.rstrip("/") + ACCOUNT_PATH
+        self.base_url = base_url.rstrip("/")
+        self.tokens = tokens
         self.timeout = timeout
         self.session = requests.Session()
         retry = Retry(
             total=retries,
             backoff_factor=0.2,
             status_forcelist=(502, 503, 504),
-            allowed_methods=("GET",),
+            allowed_methods=("GET", "POST"),  # the check changes nothing: safe to repeat
             raise_on_status=False,
         )
         self.session.mount("http://", HTTPAdapter(max_retries=retry))
         self.session.mount("https://", HTTPAdapter(max_retries=retry))
 
-    def current_account(self, bearer_token: str, account_id: str) -> Account:
-        """The account behind `bearer_token`, which must be `account_id`'s."""
+    def check_identity(self, account_id: str, name: str, id_number: str) -> IdentityVerdict:
+        url = self.base_url + IDENTITY_CHECK_PATH.format(account_id=account_id)
         try:
-            response = self.session.get(
-                self.url, headers={"Authorization": f"Bearer {bearer_token}"}, timeout=self.timeout
+            response = self.session.post(
+                url,
+                json={"name": name, "id_number": id_number},
+                headers=self.tokens.headers(),
+                timeout=self.timeout,
             )
         except requests.RequestException as exc:
             raise TransientError(f"registration service unreachable: {exc}") from exc
-        if response.status_code == 401:
-            raise Unauthorized("The registration service does not accept this token.")
-        if response.status_code in (403, 404):
+        if response.status_code == 404:
             raise Forbidden("Only a registered citizen account can apply.")
         if response.status_code != 200:
             raise TransientError(f"registration service answered {response.status_code}")
         try:
             body = response.json()
-            account = Account(
-                account_id=str(body["account_id"]),
-                name=str(body["name"]),
-                id_number_masked=str(body["id_number_masked"]),
+            return IdentityVerdict(
+                name_matches=bool(body["name_matches"]),
+                id_number_matches=bool(body["id_number_matches"]),
             )
         except (ValueError, KeyError, TypeError) as exc:
-            raise TransientError(
-                f"registration service answered an unexpected body: {exc}"
-            ) from exc
-        if account.account_id != account_id:
-            raise Forbidden("The token and the account it belongs to disagree.")
-        return account
+            raise TransientError(f"registration service answered an odd body: {exc}") from exc

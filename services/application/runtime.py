@@ -14,6 +14,7 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 from services.application import config
 from services.application.accounts import AccountsClient
 from services.application.storage import FileStore
+from shared.auth.service_tokens import ServiceTokenClient
 from shared.config import Settings
 from shared.errors import TransientError
 from shared.identity_registry import IdentityRegistryClient
@@ -43,7 +44,10 @@ class Runtime:
 
     @cached_property
     def accounts(self) -> AccountsClient:
-        return AccountsClient(self.options.accounts_url)
+        tokens = ServiceTokenClient(
+            self.settings.registration_url, self.settings.service, self.settings.internal_secret()
+        )
+        return AccountsClient(self.options.accounts_url, tokens)
 
     @cached_property
     def identity_registry(self) -> IdentityRegistryClient:

@@ -138,9 +138,9 @@ def create_application(payload: dict):
     id_number = checked_id_number(applicant["id_number"])
     check_consistent_with_id_number(id_number, applicant["gender"], applicant["birth_date"])
     principal = current_principal()
-    token = request.headers["Authorization"].partition(" ")[2].strip()
-    account = runtime().accounts.current_account(token, principal.subject)
-    check_is_callers_own(account, applicant["name"], id_number)
+    check_is_callers_own(
+        runtime().accounts.check_identity(principal.subject, applicant["name"], id_number)
+    )
 
     outlet_id = str(payload["outlet_id"])
     application_id = str(uuid.uuid4())

@@ -8,7 +8,6 @@ from dataclasses import dataclass
 from datetime import date
 
 from shared.errors import Forbidden, InvalidInput
-from shared.pii import mask_id_number
 from shared.resident_id import InvalidResidentId, parse_resident_id
 
 # The documents a complete application has, in the order a problem lists them.
@@ -16,12 +15,12 @@ REQUIRED_DOCUMENTS = ("photo", "id_card_front", "id_card_back")
 
 
 @dataclass(frozen=True)
-class Account:
-    """The caller's account as the registration service reports it."""
+class IdentityVerdict:
+    """The registration service's answer: does the caller's account carry this real name and
+    this ID number?"""
 
-    account_id: str
-    name: str
-    id_number_masked: str
+    name_matches: bool
+    id_number_matches: bool
 
 
 def normalise_name(name: str) -> str:
@@ -49,13 +48,10 @@ def check_consistent_with_id_number(id_number: str, gender: str, birth_date: dat
         raise InvalidInput("The applicant's details contradict the ID number.", errors=errors)
 
 
-def check_is_callers_own(account: Account, name: str, id_number: str) -> None:
+def check_is_callers_own(verdict: IdentityVerdict) -> None:
     """403 unless the applicant is the caller: the same real name and the same ID number as
-    far as the account reveals it (masked). The verification service's identity registry
-    check confirms the full number against the name afterwards."""
-    if normalise_name(account.name) != normalise_name(name) or account.id_number_masked != (
-        mask_id_number(id_number)
-    ):
+    the caller's account (compared in full by the registration service)."""
+    if not (verdict.name_matches and verdict.id_number_matches):
         raise Forbidden("You can only apply for yourself, with your own real name and ID number.")
 
 

@@ -1,6 +1,6 @@
 """Stand-ins for the application service's HTTP peers, served over real HTTP:
 
-- `FakeAccounts` plays the registration service's `GET /api/v1/accounts/me` (the JWKS and
+- `FakeAccounts` plays the registration service's internal identity check (the JWKS and
   service tokens come from the shared `token_authority`);
 - `serve_identity_registry` runs the identity registry simulator on a free port.
 """
@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import json
+import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,15 +18,15 @@ from pathlib import Path
 import jwt
 from werkzeug.serving import make_server
 
-from shared.pii import mask_id_number
 from simulators.identity_registry.app import create_app as create_registry_app
 from simulators.identity_registry.store import PeopleStore
 
+IDENTITY_CHECK = re.compile(r"/internal/v1/accounts/([0-9a-f-]{36})/identity-check")
+
 
 class FakeAccounts:
-    """Answers `/api/v1/accounts/me` for the account named by the bearer token's subject, as
-    the registration service does (the token's signature is the application service's
-    business, checked before it ever calls here)."""
+    """Answers `POST /internal/v1/accounts/{id}/identity-check` as the registration service
+    does, for callers presenting a service token."""
 
     def __init__(self) -> None:
         self.accounts: dict[str, dict] = {}
@@ -47,12 +48,7 @@ class FakeAccounts:
         self._server.server_close()
 
     def add(self, account_id: str, *, name: str, id_number: str, phone: str) -> None:
-        self.accounts[account_id] = {
-            "account_id": account_id,
-            "phone": phone,
-            "name": name,
-            "id_number_masked": mask_id_number(id_number),
-        }
+        self.accounts[account_id] = {"name": name, "id_number": id_number, "phone": phone}
 
     def _handler(self):
         fake = self
@@ -69,22 +65,32 @@ class FakeAccounts:
                 self.end_headers()
                 self.wfile.write(payload)
 
-            def do_GET(self) -> None:
+            def do_POST(self) -> None:
                 fake.calls += 1
-                if self.path != "/api/v1/accounts/me":
-                    self._send(404, {})
-                    return
+                match = IDENTITY_CHECK.fullmatch(self.path)
                 scheme, _, token = self.headers.get("Authorization", "").partition(" ")
                 try:
                     claims = jwt.decode(token, options={"verify_signature": False})
                 except jwt.PyJWTError:
-                    self._send(401, {})
+                    claims = {}
+                if scheme != "Bearer" or "service" not in claims.get("roles", []):
+                    self._send(401 if not claims else 403, {})
                     return
-                account = fake.accounts.get(claims.get("sub", ""))
-                if scheme != "Bearer" or account is None:
-                    self._send(404 if scheme == "Bearer" else 401, {})
+                account = fake.accounts.get(match.group(1)) if match else None
+                if account is None:
+                    self._send(404, {})
                     return
-                self._send(200, account)
+                claim = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                name_matches = claim["name"] == account["name"]
+                id_matches = claim["id_number"].upper() == account["id_number"]
+                self._send(
+                    200,
+                    {
+                        "match": name_matches and id_matches,
+                        "name_matches": name_matches,
+                        "id_number_matches": id_matches,
+                    },
+                )
 
         return Handler
 
