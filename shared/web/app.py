@@ -15,6 +15,7 @@ from sqlalchemy import MetaData
 from werkzeug.exceptions import HTTPException
 
 from shared.auth.service_tokens import ServiceTokenClient
+from shared.auth.token_cache import CachingVerifier
 from shared.auth.tokens import JwksClient, TokenVerifier
 from shared.config import Settings
 from shared.uow import Database, UnitOfWork
@@ -51,7 +52,7 @@ class ServiceContext:
 
     settings: Settings
     database: Database
-    verifier: TokenVerifier
+    verifier: TokenVerifier | CachingVerifier
     readiness: ReadinessProbe
     extras: dict = field(default_factory=dict)
 
@@ -70,7 +71,7 @@ def create_service_app(
     description: str,
     blueprints: Sequence[ApiBlueprint] = (),
     root_blueprints: Sequence = (),
-    verifier: TokenVerifier | None = None,
+    verifier: TokenVerifier | CachingVerifier | None = None,
     database: Database | None = None,
 ) -> Flask:
     """`blueprints` are mounted under /api/v1 and documented; `root_blueprints` at the root
@@ -87,8 +88,11 @@ def create_service_app(
         JSON_SORT_KEYS=False,
     )
     database = database or Database(settings.database_url, metadata)
-    verifier = verifier or TokenVerifier(
-        JwksClient(settings.registration_url + JWKS_PATH), leeway=settings.token_leeway_seconds
+    verifier = verifier or CachingVerifier(
+        TokenVerifier(
+            JwksClient(settings.registration_url + JWKS_PATH),
+            leeway=settings.token_leeway_seconds,
+        )
     )
     readiness = ReadinessProbe({"database": database.ping, "broker": broker_check(settings)})
     app.extensions["sscard"] = ServiceContext(settings, database, verifier, readiness)

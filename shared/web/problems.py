@@ -7,6 +7,7 @@ from typing import Any
 
 from flask import Flask, Response, has_request_context, json, request
 from marshmallow import Schema, fields
+from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from shared.errors import DomainError, TooManyRequests, TransientError
@@ -140,6 +141,19 @@ def register_problem_handlers(app: Flask) -> None:
             503,
             "Service unavailable",
             "A dependency is unavailable; try again.",
+            slug="unavailable",
+            headers={"Retry-After": "5"},
+        )
+
+    @app.errorhandler(OperationalError)
+    def _database_unavailable(error: OperationalError):
+        # Down, restarting or (SQLite) busy: the request may well succeed later, so a 503
+        # with Retry-After rather than the 500 of an unexpected error.
+        log.warning("database unavailable: %s", error.orig)
+        return problem(
+            503,
+            "Service unavailable",
+            "The database is unavailable; try again.",
             slug="unavailable",
             headers={"Retry-After": "5"},
         )

@@ -6,7 +6,7 @@ import time
 
 import pytest
 
-from services.application.token_cache import CachingVerifier
+from shared.auth.token_cache import CachingVerifier
 from shared.auth.tokens import Principal
 from shared.errors import Unauthorized
 
