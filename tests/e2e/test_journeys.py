@@ -1,0 +1,268 @@
+"""Whole journeys through the running platform, as its users live them: over HTTP (citizens,
+staff, integrators, the bank) and AMQP (the partner bank simulator), nothing in-process."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+from standardwebhooks import Webhook
+
+from shared.testing.waiting import wait_until
+from tests.e2e.client import (
+    CHEN_MING,
+    LI_NA,
+    ZHANG_WEI,
+    Api,
+    an_outlet,
+    applicant,
+    register_citizen,
+    staff,
+    wait_for_status,
+)
+from tests.e2e.receiver import WebhookReceiver
+from tests.support import images
+
+pytestmark = pytest.mark.e2e
+
+JOURNEY = [
+    "submitted",
+    "approved",
+    "print_requested",
+    "printed",
+    "shipped",
+    "ready_for_pickup",
+    "collected",
+    "activated",
+]
+
+
+@pytest.fixture
+def receiver():
+    receiver = WebhookReceiver().start()
+    yield receiver
+    receiver.stop()
+
+
+def apply(
+    stack, citizen: Api, person, *, front: str, photo_on_file: bool = True
+) -> tuple[str, dict]:
+    """Opens, fills in and submits an application; returns its id and the chosen outlet."""
+    outlet = an_outlet(stack)
+    application_id = citizen.call(
+        "POST",
+        "application",
+        "/api/v1/applications",
+        expect=201,
+        json={"outlet_id": outlet["outlet_id"], "applicant": applicant(person)},
+    ).json()["application_id"]
+    base = f"/api/v1/applications/{application_id}"
+    if photo_on_file:
+        default = citizen.call("GET", "application", f"{base}/default-photo", expect=200)
+        assert default.headers["Content-Type"] == "image/jpeg"
+        citizen.call("PUT", "application", f"{base}/photo", json={"source": "on_file"}, expect=204)
+    citizen.call(
+        "PUT",
+        "application",
+        f"{base}/id-card/front",
+        data=images.id_card_front(front),
+        headers={"Content-Type": "image/png"},
+        expect=204,
+    )
+    citizen.call(
+        "PUT",
+        "application",
+        f"{base}/id-card/back",
+        data=images.id_card_back(),
+        headers={"Content-Type": "image/png"},
+        expect=204,
+    )
+    submitted = citizen.call("POST", "application", f"{base}/submit", expect=202).json()
+    assert submitted["status"] == "submitted"
+    return application_id, {**outlet, "acceptance_number": submitted["acceptance_number"]}
+
+
+def hand_over(stack, outlet: dict, card_id: str) -> None:
+    """At the outlet: the bank's operator records collection and activation."""
+    operator = staff(stack, "bank_operator", bank_code=outlet["bank_code"])
+    for status in ("collected", "activated"):
+        operator.call(
+            "POST",
+            "printing",
+            f"/api/v1/cards/{card_id}/events",
+            json={"status": status},
+            expect=200,
+        )
+    # The same report twice is a no-op, not an error.
+    operator.call(
+        "POST",
+        "printing",
+        f"/api/v1/cards/{card_id}/events",
+        json={"status": "activated"},
+        expect=200,
+    )
+
+
+def statuses_in(timeline: list[dict]) -> list[str]:
+    return [entry["status"] for entry in timeline]
+
+
+def test_a_citizen_goes_from_registration_to_an_activated_card(stack, receiver):
+    integrator = staff(stack, "integrator")
+    subscription = integrator.call(
+        "POST",
+        "notification",
+        "/api/v1/subscriptions",
+        expect=201,
+        json={"url": receiver.url, "event_types": ["card.*", "verification.*"]},
+    ).json()
+    citizen, _account_id = register_citizen(stack, ZHANG_WEI)
+    citizen.call(
+        "PUT",
+        "notification",
+        "/api/v1/channels/email",
+        json={"address": "zhang.wei@example.com"},
+        expect=204,
+    )
+
+    application_id, outlet = apply(stack, citizen, ZHANG_WEI, front="obama2")
+    ready = wait_for_status(citizen, application_id, "ready_for_pickup")
+    assert ready["card"]["card_serial"]
+    hand_over(stack, outlet, ready["card"]["card_id"])
+    done = wait_for_status(citizen, application_id, "activated")
+
+    timeline = statuses_in(done["timeline"])
+    assert [status for status in timeline if status in JOURNEY] == JOURNEY  # in order, once each
+    assert done["applicant"].get("id_number") is None
+    assert ZHANG_WEI.id_number not in str(done)
+
+    progress = requests.get(
+        stack.url("application") + "/api/v1/progress",
+        timeout=10,
+        params={"acceptance_number": outlet["acceptance_number"], "name": ZHANG_WEI.name},
+    ).json()
+    assert progress["status"] == "activated"
+    assert set(progress) == {"status", "updated_at", "outlet"}
+    assert progress["outlet"]["name"] == outlet["name"]
+
+    # Told on every bound channel, once per step.
+    def notified():
+        items = citizen.call("GET", "notification", "/api/v1/notifications", expect=200).json()[
+            "items"
+        ]
+        return (
+            items
+            if any(
+                item["event_type"] == "card.activated" and item["channel"] == "email"
+                for item in items
+            )
+            else None
+        )
+
+    items = wait_until(notified, timeout=30, what="the activation notification")
+    sent = [(item["event_type"], item["channel"]) for item in items]
+    assert len(sent) == len(set(sent))
+    for channel in ("sms", "email"):
+        for event_type in (
+            "application.submitted",
+            "verification.approved",
+            "card.printed",
+            "card.ready_for_pickup",
+            "card.activated",
+        ):
+            assert (event_type, channel) in sent
+
+    # The integrator's webhook: signed, public data only, every card step.
+    def delivered():
+        types = [event["type"] for event in receiver.events()]
+        return types if "card.activated" in types else None
+
+    types = wait_until(delivered, timeout=30, what="the card.activated webhook")
+    assert {
+        "verification.approved",
+        "card.print_requested",
+        "card.printed",
+        "card.ready_for_pickup",
+        "card.activated",
+    } <= set(types)
+    verifier = Webhook(subscription["secret"])
+    for headers, body in receiver.requests:
+        verifier.verify(body, headers)
+        assert headers["content-type"].startswith("application/cloudevents+json")
+        assert ZHANG_WEI.id_number.encode() not in body
+
+    # The operator's view of the same story, from every service's own records.
+    trace = stack.sscardctl("trace", application_id).stdout
+    for expected in (
+        "application.submitted",
+        "verification.approved",
+        "card.print_requested",
+        "card.activated",
+        "notification",
+    ):
+        assert expected in trace
+    assert ZHANG_WEI.id_number not in trace
+
+
+def test_a_registry_mismatch_is_rejected_with_a_reason(stack):
+    # The account and the application agree on a name the identity registry does not know.
+    citizen, _ = register_citizen(stack, LI_NA, name="李娜娜")
+    wrong = applicant(LI_NA) | {"name": "李娜娜"}
+    outlet = an_outlet(stack)
+    application_id = citizen.call(
+        "POST",
+        "application",
+        "/api/v1/applications",
+        expect=201,
+        json={"outlet_id": outlet["outlet_id"], "applicant": wrong},
+    ).json()["application_id"]
+    base = f"/api/v1/applications/{application_id}"
+    citizen.call(
+        "PUT",
+        "application",
+        f"{base}/photo",
+        data=images.card_photo("obama2"),
+        headers={"Content-Type": "image/jpeg"},
+        expect=204,
+    )
+    for side in ("front", "back"):
+        image = images.id_card_front("obama") if side == "front" else images.id_card_back()
+        citizen.call(
+            "PUT",
+            "application",
+            f"{base}/id-card/{side}",
+            data=image,
+            headers={"Content-Type": "image/png"},
+            expect=204,
+        )
+    citizen.call("POST", "application", f"{base}/submit", expect=202)
+    rejected = wait_for_status(citizen, application_id, "rejected")
+    codes = [reason["code"] for reason in rejected["rejection_reasons"]]
+    assert any("name" in code for code in codes), codes
+    assert rejected["card"] is None
+
+
+def test_a_failed_print_is_reprinted_and_the_card_still_reaches_its_holder(stack):
+    bank_control = stack.url("partner_bank") + "/control/v1/settings"
+    requests.put(bank_control, json={"failure_rate": 1.0}, timeout=5).raise_for_status()
+    try:
+        citizen, _ = register_citizen(stack, CHEN_MING)
+        application_id, outlet = apply(stack, citizen, CHEN_MING, front="biden2")
+        failed = wait_for_status(citizen, application_id, "print_failed")
+    finally:
+        requests.put(bank_control, json={"failure_rate": 0.0}, timeout=5).raise_for_status()
+    first_serial = failed["card"]["card_serial"]
+
+    admin = staff(stack, "admin")
+    card_id = failed["card"]["card_id"]
+    admin.call("POST", "printing", f"/api/v1/cards/{card_id}/reprint", expect=200)
+    ready = wait_for_status(citizen, application_id, "ready_for_pickup")
+    assert ready["card"]["card_serial"] != first_serial
+    hand_over(stack, outlet, card_id)
+    done = wait_for_status(citizen, application_id, "activated")
+    timeline = statuses_in(done["timeline"])
+    assert timeline.count("print_requested") == 2
+    assert "print_failed" in timeline
+
+    card = admin.call("GET", "printing", f"/api/v1/cards/{card_id}", expect=200).json()
+    assert [serial["card_serial"] for serial in card["serials"]][-1] == ready["card"]["card_serial"]
+    assert len(card["serials"]) == 2
