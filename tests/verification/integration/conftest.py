@@ -87,6 +87,10 @@ class Verification:
                 )
             ).scalar_one_or_none()
 
+    def case_by_id(self, case_id: str) -> models.VerificationCase | None:
+        with self.database.session_factory() as session:
+            return session.get(models.VerificationCase, case_id)
+
     def checks(self, application_id: str) -> dict[str, models.CaseCheck]:
         case = self.case(application_id)
         assert case is not None, "no case was recorded"
