@@ -69,7 +69,10 @@ class Dependencies:
             tokens=ServiceTokenClient(
                 settings.registration_url, settings.service, settings.internal_secret()
             ),
-            analyser=analyser or FaceAnalyser(settings.get_int("FACE_PROCESSES", 2)),
+            analyser=analyser
+            or FaceAnalyser(
+                settings.get_int("FACE_PROCESSES", 2), encoder=settings.get("FACE_ENCODER", "numpy")
+            ),
             cipher=FieldCipher(settings.pii_key()),
         )
 

@@ -6,7 +6,8 @@ The models are loaded once per process (`face_models()`), never per message. Fac
 photos and ID card images are large (DOMAIN.md: 179–255 px on a 358×441 photo), so detection
 runs on a half-size image — about ten times cheaper than full size — and falls back to full
 size only when nothing was found there (a small or unusual face, or several small ones).
-Landmarks and encodings always use the full-resolution pixels.
+Landmarks and encodings always use the full-resolution pixels. The encoder network runs in
+numpy by default (services/verification/resnet.py), or in dlib (`VERIFICATION_FACE_ENCODER`).
 
 `FaceAnalyser` runs this in a pool of processes: dlib holds the GIL, so a thread would not
 overlap two images; with processes the card photo and the ID card image of one application
@@ -19,6 +20,7 @@ import functools
 import io
 import logging
 import multiprocessing
+import os
 import warnings
 from concurrent.futures import Executor, ProcessPoolExecutor
 from dataclasses import asdict
@@ -27,40 +29,58 @@ import numpy
 from PIL import Image, UnidentifiedImageError
 
 from services.verification.domain.checks import FaceFound, ImageFacts
+from services.verification.resnet import CHIP_SIZE, face_net
 
 log = logging.getLogger(__name__)
 
-# Part of every cached result's key: change it whenever detection, landmarks or the encoder
-# change, so an old result is never mistaken for a new one.
+# Part of every cached result's key: change it whenever detection, landmarks or the network
+# change, so an old result is never mistaken for a new one. Both encoders compute the same
+# network to within 1e-6, so they share results.
 ANALYSER_VERSION = "hog-half+r68+resnet-v1"
 DETECTION_SCALE = 0.5
 # Larger than any legitimate card photo or ID card image; refuses decompression bombs early.
 MAX_PIXELS = 40_000_000
 JAW_LEFT, JAW_RIGHT = 0, 16
+# dlib's default margin around the face when cutting the 150×150 chip the encoder sees.
+CHIP_PADDING = 0.25
 _END_MARKERS = {"JPEG": b"\xff\xd9", "PNG": b"IEND\xaeB`\x82"}
 EYES = slice(36, 48)
 
 
-class FaceModels:
-    """dlib's detector, shape predictor and encoder, loaded from face_recognition_models."""
+ENCODERS = ("numpy", "dlib")
 
-    def __init__(self) -> None:
+
+class FaceModels:
+    """dlib's detector and shape predictor, and the ResNet face encoder evaluated either by
+    numpy (default: the same weights, the same numbers, three to four times faster than the
+    prebuilt dlib wheel) or by dlib itself."""
+
+    def __init__(self, encoder: str = "numpy") -> None:
         import dlib
         import face_recognition_models as files
 
+        if encoder not in ENCODERS:
+            raise ValueError(f"unknown face encoder {encoder!r}; choose one of {ENCODERS}")
         self.dlib = dlib
+        self.encoder_name = encoder
         self.detector = dlib.get_frontal_face_detector()
         self.landmarks = dlib.shape_predictor(files.pose_predictor_model_location())
-        self.encoder = dlib.face_recognition_model_v1(files.face_recognition_model_location())
+        if encoder == "numpy":
+            self._net = face_net(files.face_recognition_model_location())
+        else:
+            self._encoder = dlib.face_recognition_model_v1(files.face_recognition_model_location())
 
     def encode(self, pixels: numpy.ndarray, shape) -> tuple[float, ...]:
-        return tuple(self.encoder.compute_face_descriptor(pixels, shape, 0))
+        if self.encoder_name == "numpy":
+            chip = self.dlib.get_face_chip(pixels, shape, size=CHIP_SIZE, padding=CHIP_PADDING)
+            return tuple(float(value) for value in self._net.descriptor(chip))
+        return tuple(self._encoder.compute_face_descriptor(pixels, shape, 0, CHIP_PADDING))
 
 
 @functools.cache
-def face_models() -> FaceModels:
-    log.info("loading face models")
-    return FaceModels()
+def face_models(encoder: str = "numpy") -> FaceModels:
+    log.info("loading face models (%s encoder)", encoder)
+    return FaceModels(encoder)
 
 
 def decode(data: bytes) -> tuple[Image.Image | None, str | None]:
@@ -102,8 +122,8 @@ def _detect(models: FaceModels, pixels: numpy.ndarray, image: Image.Image) -> li
     return list(models.detector(pixels, 0))
 
 
-def analyse_image(data: bytes, *, encode: bool = True) -> ImageFacts:
-    """Format facts, faces and (if `encode`) the main face's encoding of one image."""
+def analyse_image(data: bytes, *, encoder: str = "numpy") -> ImageFacts:
+    """Format facts, faces and the main face's encoding of one image."""
     image, problem = decode(data)
     if image is None:
         return ImageFacts(readable=False, size_bytes=len(data), problem=problem)
@@ -115,7 +135,7 @@ def analyse_image(data: bytes, *, encode: bool = True) -> ImageFacts:
         "mode": image.mode,
         "size_bytes": len(data),
     }
-    models = face_models()
+    models = face_models(encoder)
     pixels = numpy.asarray(image.convert("RGB"))
     faces, shapes = [], []
     for box in _detect(models, pixels, image):
@@ -130,7 +150,7 @@ def analyse_image(data: bytes, *, encode: bool = True) -> ImageFacts:
         )
         shapes.append(shape)
     encoding = None
-    if encode and faces:
+    if faces:
         main = max(range(len(faces)), key=lambda index: faces[index].area)
         encoding = models.encode(pixels, shapes[main])
     return ImageFacts(**facts, faces=tuple(faces), encoding=encoding)
@@ -150,36 +170,44 @@ def facts_from_json(data: dict) -> ImageFacts:
     )
 
 
-def _warm_up() -> None:
-    face_models()
+def _warm_up(encoder: str) -> None:
+    face_models(encoder)
 
 
 class FaceAnalyser:
     """Analyses images, `processes` at a time in worker processes (0: in this process)."""
 
-    def __init__(self, processes: int = 0) -> None:
+    def __init__(self, processes: int = 0, *, encoder: str = "numpy") -> None:
+        if encoder not in ENCODERS:
+            raise ValueError(f"unknown face encoder {encoder!r}; choose one of {ENCODERS}")
         self.processes = processes
+        self.encoder = encoder
         self._pool: Executor | None = None
         if processes > 0:
+            # One BLAS thread per process: the processes already fill the cores, and more
+            # threads would only fight over them. Spawned children read it at start.
+            os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
             self._pool = ProcessPoolExecutor(
                 max_workers=processes,
                 # spawn, not fork: the parent holds pika and database connections and threads.
                 mp_context=multiprocessing.get_context("spawn"),
                 initializer=_warm_up,
+                initargs=(encoder,),
             )
 
     def warm_up(self) -> None:
         """Loads the models now (in every worker process) rather than on the first message."""
         if self._pool is None:
-            face_models()
+            face_models(self.encoder)
             return
-        for future in [self._pool.submit(_warm_up) for _ in range(self.processes)]:
+        for future in [self._pool.submit(_warm_up, self.encoder) for _ in range(self.processes)]:
             future.result()
 
     def analyse(self, images: list[bytes]) -> list[ImageFacts]:
+        work = functools.partial(analyse_image, encoder=self.encoder)
         if self._pool is None:
-            return [analyse_image(data) for data in images]
-        return list(self._pool.map(analyse_image, images))
+            return [work(data) for data in images]
+        return list(self._pool.map(work, images))
 
     def close(self) -> None:
         if self._pool is not None:

@@ -1,0 +1,233 @@
+"""dlib's face-recognition ResNet (`dlib_face_recognition_resnet_model_v1.dat`, the model in
+`face-recognition-models`) evaluated with numpy instead of dlib.
+
+Why: the prebuilt `dlib-bin` wheel multiplies matrices with dlib's own portable code, about
+75 ms per face on this machine; numpy's bundled OpenBLAS does the same arithmetic several
+times faster, without compiling dlib from source. The weights are read from the very same
+file dlib loads, and the tests hold the two to the same 128 numbers (docs/verification.md).
+
+The network (dlib's dnn_face_recognition_ex.cpp): a 7×7/2 convolution, 3×3/2 max pooling,
+14 residual units (32, 64, 128, 256, 256 filters; the first unit of each level after the
+first halves the resolution), a global average and a 256→128 projection. Every convolution is
+followed by a per-channel affine (batch norm folded in). dlib serialises layers from the input
+upwards; this reader walks them in that order and checks the sequence is the expected one.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+import numpy
+from numpy.lib.stride_tricks import sliding_window_view
+
+CHIP_SIZE = 150
+
+
+class UnsupportedModel(ValueError):
+    """The file is not the network this module knows how to evaluate."""
+
+
+class _Reader:
+    """dlib's serialisation: integers as a length byte (high bit: negative) and little-endian
+    bytes, strings length-prefixed, floats as mantissa and exponent, tensors as raw float32."""
+
+    def __init__(self, data: bytes, position: int) -> None:
+        self.data = data
+        self.position = position
+
+    def integer(self) -> int:
+        head = self.data[self.position]
+        size = head & 0x0F
+        start = self.position + 1
+        value = int.from_bytes(self.data[start : start + size], "little")
+        self.position = start + size
+        return -value if head & 0x80 else value
+
+    def string(self) -> str:
+        length = self.integer()
+        value = self.data[self.position : self.position + length]
+        self.position += length
+        return value.decode("ascii")
+
+    def real(self) -> float:
+        mantissa = self.integer()
+        return mantissa * 2.0 ** self.integer()
+
+    def tensor(self) -> numpy.ndarray:
+        if self.integer() != 2:
+            raise UnsupportedModel("unknown tensor serialisation version")
+        count = 1
+        for _ in range(4):
+            count *= self.integer()
+        values = numpy.frombuffer(self.data, dtype="<f4", count=count, offset=self.position)
+        self.position += 4 * count
+        return values.astype(numpy.float32)
+
+    def alias(self) -> tuple[int, int, int, int]:
+        self.integer()  # version
+        return (self.integer(), self.integer(), self.integer(), self.integer())
+
+
+@dataclass(frozen=True)
+class _Conv:
+    weights: numpy.ndarray  # (filters, channels·rows·cols)
+    bias: numpy.ndarray  # (filters, 1)
+    size: tuple[int, int]
+    stride: int
+    padding: int
+
+
+@dataclass(frozen=True)
+class _Affine:
+    gamma: numpy.ndarray  # (channels, 1, 1)
+    beta: numpy.ndarray
+
+
+_LAYER = re.compile(
+    rb"\x01(?:\x05con_4|\x07affine_|\x05relu_|\x0amax_pool_2|\x0aavg_pool_2|\x09add_prev_|\x04fc_2"
+    rb"|\x15input_rgb_image_sized)"
+)
+
+
+def _read_layers(data: bytes) -> list[tuple[str, object]]:
+    layers: list[tuple[str, object]] = []
+    for match in _LAYER.finditer(data):
+        reader = _Reader(data, match.start())
+        name = reader.string()
+        if name == "input_rgb_image_sized":
+            means = numpy.array([reader.real() for _ in range(3)], dtype=numpy.float32)
+            layers.append((name, means.reshape(3, 1, 1)))
+        elif name == "con_4":
+            params = reader.tensor()
+            filters, rows, cols, stride_y, stride_x, pad_y, pad_x = (
+                reader.integer() for _ in range(7)
+            )
+            _, channels, _, _ = reader.alias()
+            weight_count = filters * channels * rows * cols
+            if stride_y != stride_x or pad_y != pad_x or rows != cols:
+                raise UnsupportedModel("only square convolutions are supported")
+            layers.append(
+                (
+                    name,
+                    _Conv(
+                        weights=params[:weight_count].reshape(filters, channels * rows * cols),
+                        bias=params[weight_count:].reshape(filters, 1),
+                        size=(rows, cols),
+                        stride=stride_y,
+                        padding=pad_y,
+                    ),
+                )
+            )
+        elif name == "affine_":
+            params = reader.tensor()
+            half = params.size // 2
+            layers.append(
+                (name, _Affine(params[:half].reshape(-1, 1, 1), params[half:].reshape(-1, 1, 1)))
+            )
+        elif name in ("max_pool_2", "avg_pool_2"):
+            layers.append((name, tuple(reader.integer() for _ in range(6))))
+        elif name == "fc_2":
+            outputs, inputs = reader.integer(), reader.integer()
+            layers.append((name, reader.tensor().reshape(inputs, outputs)))
+        else:
+            layers.append((name, None))
+    return layers
+
+
+def _conv(x: numpy.ndarray, conv: _Conv) -> numpy.ndarray:
+    if conv.padding:
+        p = conv.padding
+        x = numpy.pad(x, ((0, 0), (p, p), (p, p)))
+    rows, cols = conv.size
+    channels = x.shape[0]
+    windows = sliding_window_view(x, (rows, cols), axis=(1, 2))[:, :: conv.stride, :: conv.stride]
+    out_rows, out_cols = windows.shape[1:3]
+    columns = windows.transpose(0, 3, 4, 1, 2).reshape(channels * rows * cols, -1)
+    return (conv.weights @ columns + conv.bias).reshape(-1, out_rows, out_cols)
+
+
+def _pool(x: numpy.ndarray, spec: tuple[int, ...], reduce) -> numpy.ndarray:
+    rows, cols, stride_y, stride_x, pad_y, pad_x = spec
+    if rows == 0:  # avg_pool_everything
+        return reduce(x, axis=(1, 2), keepdims=True)
+    if pad_y or pad_x:
+        raise UnsupportedModel("padded pooling is not supported")
+    windows = sliding_window_view(x, (rows, cols), axis=(1, 2))[:, ::stride_y, ::stride_x]
+    return reduce(windows, axis=(3, 4))
+
+
+def _add(a: numpy.ndarray, b: numpy.ndarray) -> numpy.ndarray:
+    """dlib's add_prev: tensors of different shapes add as if zero-padded to the larger."""
+    if a.shape == b.shape:
+        return a + b
+    shape = tuple(max(p, q) for p, q in zip(a.shape, b.shape, strict=True))
+    out = numpy.zeros(shape, dtype=numpy.float32)
+    out[: a.shape[0], : a.shape[1], : a.shape[2]] += a
+    out[: b.shape[0], : b.shape[1], : b.shape[2]] += b
+    return out
+
+
+class FaceNet:
+    """Maps a 150×150 RGB face chip (as dlib.get_face_chip cuts it) to its 128-d descriptor."""
+
+    def __init__(self, data: bytes) -> None:
+        layers = _read_layers(data)
+        names = [name for name, _ in layers]
+        if names[:5] != ["input_rgb_image_sized", "con_4", "affine_", "relu_", "max_pool_2"]:
+            raise UnsupportedModel(f"unexpected network start: {names[:5]}")
+        self.means = layers[0][1]
+        self.stem = _fold(layers[1][1], layers[2][1])
+        self.stem_pool = layers[4][1]
+        self.units: list[tuple[_Conv, _Conv, tuple | None]] = []
+        index = 5
+        while names[index] == "con_4":
+            down = names[index + 5] == "avg_pool_2"
+            expected = ["con_4", "affine_", "relu_", "con_4", "affine_"]
+            expected += ["avg_pool_2"] if down else []
+            expected += ["add_prev_", "relu_"]
+            if names[index : index + len(expected)] != expected:
+                raise UnsupportedModel(f"unexpected residual unit at layer {index}")
+            self.units.append(
+                (
+                    _fold(layers[index][1], layers[index + 1][1]),
+                    _fold(layers[index + 3][1], layers[index + 4][1]),
+                    layers[index + 5][1] if down else None,
+                )
+            )
+            index += len(expected)
+        if names[index:] != ["avg_pool_2", "fc_2"] or len(self.units) != 14:
+            raise UnsupportedModel("unexpected network end")
+        self.average = layers[index][1]
+        self.projection = layers[index + 1][1]
+
+    def descriptor(self, chip: numpy.ndarray) -> numpy.ndarray:
+        if chip.shape != (CHIP_SIZE, CHIP_SIZE, 3):
+            raise ValueError("a face chip is 150×150 RGB")
+        x = (chip.transpose(2, 0, 1).astype(numpy.float32) - self.means) / 256.0
+        x = _pool(numpy.maximum(_conv(x, self.stem), 0), self.stem_pool, numpy.max)
+        for first, second, down in self.units:
+            y = _conv(numpy.maximum(_conv(x, first), 0), second)
+            shortcut = _pool(x, down, numpy.mean) if down is not None else x
+            x = numpy.maximum(_add(shortcut, y), 0)
+        x = _pool(x, self.average, numpy.mean).reshape(-1)
+        return x @ self.projection
+
+
+def _fold(conv: _Conv, affine: _Affine) -> _Conv:
+    """An affine layer after a convolution is a convolution with scaled weights and bias."""
+    gamma = affine.gamma.reshape(-1, 1)
+    return _Conv(
+        weights=numpy.ascontiguousarray(conv.weights * gamma),
+        bias=conv.bias * gamma + affine.beta.reshape(-1, 1),
+        size=conv.size,
+        stride=conv.stride,
+        padding=conv.padding,
+    )
+
+
+@functools.cache
+def face_net(path: str) -> FaceNet:
+    with open(path, "rb") as handle:
+        return FaceNet(handle.read())
