@@ -19,6 +19,7 @@ blp = Blueprint("cases", __name__, description="Verification cases and their che
 @requires_roles(REVIEWER, ADMIN)
 @blp.arguments(CaseQuerySchema, location="query")
 @blp.response(200, CaseSchema)
+@blp.alt_response(404, description="The application has no case (yet)")
 def get_case_by_application(query):
     """The application's case and every check; 404 when it has none (yet)."""
     with readonly_session() as session:

@@ -52,6 +52,7 @@ def list_reviews(query):
 @blp.route("/reviews/<uuid:case_id>", methods=["GET"])
 @requires_roles(REVIEWER, ADMIN)
 @blp.response(200, CaseSchema)
+@blp.alt_response(404, description="No such case")
 def get_review(case_id):
     """One case with its checks and links to its images; the view is audited."""
     with unit_of_work() as uow:
@@ -65,7 +66,10 @@ def get_review(case_id):
 
 @blp.route("/reviews/<uuid:case_id>/files/<any(photo,id_card_front,id_card_back):kind>")
 @requires_roles(REVIEWER)
-@blp.response(200, content_type="image/jpeg")
+@blp.response(200, content_type="image/jpeg", description="The image (JPEG or PNG)")
+@blp.alt_response(404, description="No such case or file")
+@blp.alt_response(502, description="The application service no longer has the file intact")
+@blp.alt_response(503, description="The application service is unreachable; try again")
 def review_file(case_id, kind):
     """One of the case's images, fetched from the application service by its claim check."""
     with unit_of_work() as uow:
@@ -91,6 +95,8 @@ def review_file(case_id, kind):
 @idempotent
 @blp.arguments(DecisionSchema)
 @blp.response(200, CaseSchema)
+@blp.alt_response(404, description="No such case")
+@blp.alt_response(409, description="Already decided, or approving would give a second card")
 def decide(payload, case_id):
     """Approve or reject a pending case — once: 409 when it is already decided, and 409 when
     approving would give the person a second card."""

@@ -273,3 +273,25 @@ def test_admins_read_but_neither_decide_nor_open_images(verification, api, token
         f"/api/v1/reviews/{case_id}/decision", json={"decision": "approve"}, headers=headers
     )
     assert decision.status_code == 403
+
+
+def test_an_image_the_application_service_cannot_give_is_a_clear_error(
+    verification, api, token_authority
+):
+    case_id, _ = review_case(verification)
+    with verification.database.session_factory() as session:
+        case = session.get(models.VerificationCase, case_id)
+        files = dict(case.files)
+        files["photo"] = {**files["photo"], "url": "http://127.0.0.1:9/internal/v1/files/x"}
+        files["id_card_back"] = {**files["id_card_back"], "sha256": "0" * 64}
+        case.files = files
+        session.commit()
+    headers = token_authority.reviewer()
+
+    unreachable = api.get(f"/api/v1/reviews/{case_id}/files/photo", headers=headers)
+    tampered = api.get(f"/api/v1/reviews/{case_id}/files/id_card_back", headers=headers)
+    unknown_kind = api.get(f"/api/v1/reviews/{case_id}/files/selfie", headers=headers)
+
+    assert (unreachable.status_code, unreachable.mimetype) == (503, PROBLEM)
+    assert (tampered.status_code, tampered.mimetype) == (502, PROBLEM)
+    assert (unknown_kind.status_code, unknown_kind.mimetype) == (404, PROBLEM)
