@@ -36,8 +36,9 @@ log = logging.getLogger(__name__)
 # Part of every cached result's key: change it whenever detection, landmarks or the network
 # change, so an old result is never mistaken for a new one. Both encoders compute the same
 # network to within 1e-6, so they share results.
-ANALYSER_VERSION = "hog-half+r68+resnet-v1"
-DETECTION_SCALE = 0.5
+ANALYSER_VERSION = "hog-half+r68+resnet-v2"
+# Detection runs on the image reduced by this factor (half size).
+DETECTION_REDUCTION = 2
 # Larger than any legitimate card photo or ID card image; refuses decompression bombs early.
 MAX_PIXELS = 40_000_000
 JAW_LEFT, JAW_RIGHT = 0, 16
@@ -104,18 +105,16 @@ def decode(data: bytes) -> tuple[Image.Image | None, str | None]:
     return image, None
 
 
-def _detect(models: FaceModels, pixels: numpy.ndarray, image: Image.Image) -> list:
-    small_size = (round(image.width * DETECTION_SCALE), round(image.height * DETECTION_SCALE))
-    small = numpy.asarray(image.convert("RGB").resize(small_size, Image.Resampling.BILINEAR))
-    found = models.detector(small, 0)
+def _detect(models: FaceModels, pixels: numpy.ndarray, rgb: Image.Image) -> list:
+    # reduce(2) averages 2×2 blocks: as good as a filtered resize for HOG, and cheaper.
+    found = models.detector(numpy.asarray(rgb.reduce(DETECTION_REDUCTION)), 0)
     if found:
-        factor = 1 / DETECTION_SCALE
         return [
             models.dlib.rectangle(
-                round(box.left() * factor),
-                round(box.top() * factor),
-                round(box.right() * factor),
-                round(box.bottom() * factor),
+                box.left() * DETECTION_REDUCTION,
+                box.top() * DETECTION_REDUCTION,
+                box.right() * DETECTION_REDUCTION,
+                box.bottom() * DETECTION_REDUCTION,
             )
             for box in found
         ]
@@ -136,9 +135,10 @@ def analyse_image(data: bytes, *, encoder: str = "numpy") -> ImageFacts:
         "size_bytes": len(data),
     }
     models = face_models(encoder)
-    pixels = numpy.asarray(image.convert("RGB"))
+    rgb = image.convert("RGB")
+    pixels = numpy.asarray(rgb)
     faces, shapes = [], []
-    for box in _detect(models, pixels, image):
+    for box in _detect(models, pixels, rgb):
         shape = models.landmarks(pixels, box)
         points = numpy.array([(part.x, part.y) for part in shape.parts()], dtype=float)
         faces.append(

@@ -72,11 +72,21 @@ class _Reader:
 
 @dataclass(frozen=True)
 class _Conv:
-    weights: numpy.ndarray  # (filters, channels·rows·cols)
-    bias: numpy.ndarray  # (filters, 1)
-    size: tuple[int, int]
+    weights: numpy.ndarray  # (filters, channels, rows, cols), as dlib stores them
+    bias: numpy.ndarray  # (filters,)
     stride: int
     padding: int
+
+    @functools.cached_property
+    def taps(self) -> numpy.ndarray:
+        """(rows, cols, channels, filters): one channels→filters matrix per kernel tap."""
+        return numpy.ascontiguousarray(self.weights.transpose(2, 3, 1, 0))
+
+    @functools.cached_property
+    def matrix(self) -> numpy.ndarray:
+        """(channels·rows·cols, filters): for a strided convolution over im2col windows."""
+        filters = self.weights.shape[0]
+        return numpy.ascontiguousarray(self.weights.reshape(filters, -1).T)
 
 
 @dataclass(frozen=True)
@@ -98,7 +108,7 @@ def _read_layers(data: bytes) -> list[tuple[str, object]]:
         name = reader.string()
         if name == "input_rgb_image_sized":
             means = numpy.array([reader.real() for _ in range(3)], dtype=numpy.float32)
-            layers.append((name, means.reshape(3, 1, 1)))
+            layers.append((name, means))
         elif name == "con_4":
             params = reader.tensor()
             filters, rows, cols, stride_y, stride_x, pad_y, pad_x = (
@@ -112,9 +122,8 @@ def _read_layers(data: bytes) -> list[tuple[str, object]]:
                 (
                     name,
                     _Conv(
-                        weights=params[:weight_count].reshape(filters, channels * rows * cols),
-                        bias=params[weight_count:].reshape(filters, 1),
-                        size=(rows, cols),
+                        weights=params[:weight_count].reshape(filters, channels, rows, cols),
+                        bias=params[weight_count:],
                         stride=stride_y,
                         padding=pad_y,
                     ),
@@ -136,25 +145,48 @@ def _read_layers(data: bytes) -> list[tuple[str, object]]:
     return layers
 
 
+# Activations are kept channels-last, (rows, cols, channels): then a stride-1 convolution
+# needs no im2col copy at all. With the padded image flattened to (rows·cols, channels), the
+# input under kernel tap (dy, dx) for every output position is one contiguous slice, shifted
+# by dy·cols + dx; the convolution is the sum of one matrix product per tap. The columns that
+# wrap around the right edge are computed and dropped.
 def _conv(x: numpy.ndarray, conv: _Conv) -> numpy.ndarray:
-    if conv.padding:
-        p = conv.padding
-        x = numpy.pad(x, ((0, 0), (p, p), (p, p)))
-    rows, cols = conv.size
-    channels = x.shape[0]
-    windows = sliding_window_view(x, (rows, cols), axis=(1, 2))[:, :: conv.stride, :: conv.stride]
-    out_rows, out_cols = windows.shape[1:3]
-    columns = windows.transpose(0, 3, 4, 1, 2).reshape(channels * rows * cols, -1)
-    return (conv.weights @ columns + conv.bias).reshape(-1, out_rows, out_cols)
+    rows, cols = conv.weights.shape[2:]
+    p = conv.padding
+    if conv.stride != 1:
+        if p:
+            x = numpy.pad(x, ((p, p), (p, p), (0, 0)))
+        windows = sliding_window_view(x, (rows, cols), axis=(0, 1))
+        windows = windows[:: conv.stride, :: conv.stride]  # (out_rows, out_cols, C, r, c)
+        out_rows, out_cols = windows.shape[:2]
+        flat = windows.reshape(out_rows * out_cols, -1)
+        return (flat @ conv.matrix + conv.bias).reshape(out_rows, out_cols, -1)
+    height, width, channels = x.shape
+    padded_width = width + 2 * p
+    out_rows, out_cols = height + 2 * p - rows + 1, padded_width - cols + 1
+    # One spare row so the last tap's slice stays inside the buffer.
+    padded = numpy.zeros((height + 2 * p + 1, padded_width, channels), dtype=numpy.float32)
+    padded[p : p + height, p : p + width] = x
+    flat = padded.reshape(-1, channels)
+    count = out_rows * padded_width
+    taps = conv.taps
+    out = flat[:count] @ taps[0, 0]
+    for dy in range(rows):
+        for dx in range(cols):
+            if dy or dx:
+                shift = dy * padded_width + dx
+                out += flat[shift : shift + count] @ taps[dy, dx]
+    out += conv.bias
+    return out.reshape(out_rows, padded_width, -1)[:, :out_cols]
 
 
 def _pool(x: numpy.ndarray, spec: tuple[int, ...], reduce) -> numpy.ndarray:
     rows, cols, stride_y, stride_x, pad_y, pad_x = spec
     if rows == 0:  # avg_pool_everything
-        return reduce(x, axis=(1, 2), keepdims=True)
+        return reduce(x, axis=(0, 1))
     if pad_y or pad_x:
         raise UnsupportedModel("padded pooling is not supported")
-    windows = sliding_window_view(x, (rows, cols), axis=(1, 2))[:, ::stride_y, ::stride_x]
+    windows = sliding_window_view(x, (rows, cols), axis=(0, 1))[::stride_y, ::stride_x]
     return reduce(windows, axis=(3, 4))
 
 
@@ -205,23 +237,21 @@ class FaceNet:
     def descriptor(self, chip: numpy.ndarray) -> numpy.ndarray:
         if chip.shape != (CHIP_SIZE, CHIP_SIZE, 3):
             raise ValueError("a face chip is 150×150 RGB")
-        x = (chip.transpose(2, 0, 1).astype(numpy.float32) - self.means) / 256.0
+        x = (chip.astype(numpy.float32) - self.means) / 256.0
         x = _pool(numpy.maximum(_conv(x, self.stem), 0), self.stem_pool, numpy.max)
         for first, second, down in self.units:
             y = _conv(numpy.maximum(_conv(x, first), 0), second)
             shortcut = _pool(x, down, numpy.mean) if down is not None else x
             x = numpy.maximum(_add(shortcut, y), 0)
-        x = _pool(x, self.average, numpy.mean).reshape(-1)
-        return x @ self.projection
+        return _pool(x, self.average, numpy.mean) @ self.projection
 
 
 def _fold(conv: _Conv, affine: _Affine) -> _Conv:
     """An affine layer after a convolution is a convolution with scaled weights and bias."""
-    gamma = affine.gamma.reshape(-1, 1)
+    gamma = affine.gamma.reshape(-1)
     return _Conv(
-        weights=numpy.ascontiguousarray(conv.weights * gamma),
-        bias=conv.bias * gamma + affine.beta.reshape(-1, 1),
-        size=conv.size,
+        weights=numpy.ascontiguousarray(conv.weights * gamma.reshape(-1, 1, 1, 1)),
+        bias=conv.bias * gamma + affine.beta.reshape(-1),
         stride=conv.stride,
         padding=conv.padding,
     )
