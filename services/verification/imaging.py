@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 # Part of every cached result's key: change it whenever detection, landmarks or the network
 # change, so an old result is never mistaken for a new one. Both encoders compute the same
 # network to within 1e-6, so they share results.
-ANALYSER_VERSION = "hog-half+r68+resnet-v2"
+ANALYSER_VERSION = "hog-grey-half+r68+resnet-v2"
 # Detection runs on the image reduced by this factor (half size).
 DETECTION_REDUCTION = 2
 # Larger than any legitimate card photo or ID card image; refuses decompression bombs early.
@@ -105,9 +105,10 @@ def decode(data: bytes) -> tuple[Image.Image | None, str | None]:
     return image, None
 
 
-def _detect(models: FaceModels, pixels: numpy.ndarray, rgb: Image.Image) -> list:
-    # reduce(2) averages 2×2 blocks: as good as a filtered resize for HOG, and cheaper.
-    found = models.detector(numpy.asarray(rgb.reduce(DETECTION_REDUCTION)), 0)
+def _detect(models: FaceModels, rgb: Image.Image) -> list:
+    # reduce(2) averages 2×2 blocks: as good as a filtered resize for HOG, and cheaper; HOG
+    # on grey levels finds the same boxes here for a third less work than on three channels.
+    found = models.detector(numpy.asarray(rgb.reduce(DETECTION_REDUCTION).convert("L")), 0)
     if found:
         return [
             models.dlib.rectangle(
@@ -118,7 +119,7 @@ def _detect(models: FaceModels, pixels: numpy.ndarray, rgb: Image.Image) -> list
             )
             for box in found
         ]
-    return list(models.detector(pixels, 0))
+    return list(models.detector(numpy.asarray(rgb.convert("L")), 0))
 
 
 def analyse_image(data: bytes, *, encoder: str = "numpy") -> ImageFacts:
@@ -138,7 +139,7 @@ def analyse_image(data: bytes, *, encoder: str = "numpy") -> ImageFacts:
     rgb = image.convert("RGB")
     pixels = numpy.asarray(rgb)
     faces, shapes = [], []
-    for box in _detect(models, pixels, rgb):
+    for box in _detect(models, rgb):
         shape = models.landmarks(pixels, box)
         points = numpy.array([(part.x, part.y) for part in shape.parts()], dtype=float)
         faces.append(

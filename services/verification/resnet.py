@@ -23,6 +23,8 @@ import numpy
 from numpy.lib.stride_tricks import sliding_window_view
 
 CHIP_SIZE = 150
+# Convolutions with at most this many output positions take the filters-first product.
+SMALL_OUTPUT = 64
 
 
 class UnsupportedModel(ValueError):
@@ -153,6 +155,11 @@ def _read_layers(data: bytes) -> list[tuple[str, object]]:
 def _conv(x: numpy.ndarray, conv: _Conv) -> numpy.ndarray:
     rows, cols = conv.weights.shape[2:]
     p = conv.padding
+    out_positions = ((x.shape[0] + 2 * p - rows) // conv.stride + 1) * (
+        (x.shape[1] + 2 * p - cols) // conv.stride + 1
+    )
+    if out_positions <= SMALL_OUTPUT:
+        return _conv_small(x, conv)
     if conv.stride != 1:
         if p:
             x = numpy.pad(x, ((p, p), (p, p), (0, 0)))
@@ -178,6 +185,21 @@ def _conv(x: numpy.ndarray, conv: _Conv) -> numpy.ndarray:
                 out += flat[shift : shift + count] @ taps[dy, dx]
     out += conv.bias
     return out.reshape(out_rows, padded_width, -1)[:, :out_cols]
+
+
+def _conv_small(x: numpy.ndarray, conv: _Conv) -> numpy.ndarray:
+    """Few output positions and many filters (the 256-filter levels at 4×4): one product
+    with the filters as the long side, (filters, C·r·c) @ (C·r·c, positions), streams the
+    large weight matrix once instead of once per tap."""
+    rows, cols = conv.weights.shape[2:]
+    p = conv.padding
+    if p:
+        x = numpy.pad(x, ((p, p), (p, p), (0, 0)))
+    windows = sliding_window_view(x, (rows, cols), axis=(0, 1))[:: conv.stride, :: conv.stride]
+    out_rows, out_cols = windows.shape[:2]
+    columns = windows.transpose(2, 3, 4, 0, 1).reshape(-1, out_rows * out_cols)
+    out = conv.weights.reshape(conv.weights.shape[0], -1) @ columns
+    return (out.T + conv.bias).reshape(out_rows, out_cols, -1)
 
 
 def _pool(x: numpy.ndarray, spec: tuple[int, ...], reduce) -> numpy.ndarray:
