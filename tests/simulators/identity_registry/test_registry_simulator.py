@@ -74,3 +74,17 @@ def test_an_unreachable_registry_is_transient():
     client = IdentityRegistryClient("http://127.0.0.1:9", timeout=(0.5, 0.5), retries=0)
     with pytest.raises(TransientError):
         client.get_person(PERSON["id_number"])
+
+
+def test_faults_are_validated(client):
+    assert client.put("/control/v1/faults", json={"status": 503}).get_json() == {
+        "status": 503,
+        "delay_ms": 0,
+    }
+    assert client.get("/registry/v1/people/11010519491231002X").status_code == 503
+    for bad in ({"status": 200}, {"delay_ms": "soon"}, {"delay_ms": -1}):
+        response = client.put("/control/v1/faults", json=bad)
+        assert response.status_code == 422, bad
+        assert response.mimetype == "application/problem+json"
+    assert client.put("/control/v1/faults", json={}).get_json() == {"status": None, "delay_ms": 0}
+    assert client.get("/registry/v1/people/11010519491231002X").status_code == 200
