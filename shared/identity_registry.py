@@ -40,7 +40,8 @@ class IdentityRegistryClient:
         try:
             response = self.session.get(self.base_url + path, timeout=self.timeout)
         except requests.RequestException as exc:
-            raise TransientError(f"identity registry unreachable: {exc}") from exc
+            # Not the exception's text: it carries the URL, and with it the ID number.
+            raise TransientError(f"identity registry unreachable ({type(exc).__name__})") from exc
         if response.status_code == 404:
             return None
         if response.status_code != 200:
