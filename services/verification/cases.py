@@ -116,7 +116,7 @@ def ask_registry(uow: UnitOfWork, applicant: Applicant, deps: Dependencies) -> R
         if uow.delivery_retries < uow.retry_budget:
             raise
         log.warning("identity registry still unavailable after %d retries", uow.delivery_retries)
-        return RegistryAnswer(unavailable=f"{exc} (after {uow.delivery_retries + 1} attempts)")
+        return RegistryAnswer(unavailable=f"{exc}, {uow.delivery_retries + 1} attempts")
 
 
 def analyse(uow: UnitOfWork, deps: Dependencies, images: list[bytes]) -> list[ImageFacts]:

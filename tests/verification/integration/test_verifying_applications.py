@@ -73,7 +73,7 @@ def test_a_different_person_on_the_id_card_is_rejected_as_face_mismatch(verifica
     ]
 
 
-def test_a_borderline_distance_goes_to_review(settings_factory, verification):
+def test_a_borderline_distance_goes_to_review(verification):
     # obama / obama2 measure about 0.37: with the "same person" bar lowered to 0.3 they land
     # between the thresholds, where a person decides.
     verification.deps.rules = type(verification.deps.rules)(
@@ -188,8 +188,27 @@ def test_registry_down_is_retried_and_never_rejects(verification):
     application_id = event.data["application_id"]
     row = verification.checks(application_id)["identity_registry_match"]
     assert (row.outcome, row.codes) == ("review", ["registry_unavailable"])
+    assert f"{budget + 1} attempts" in row.detail
     [review] = verification.outcome_events(application_id)
     assert review["type"] == "verification.review_required"
+
+
+def test_an_unreachable_registry_goes_to_review_without_leaking_the_id_number(verification):
+    verification.deps.registry = type(verification.deps.registry)(
+        "http://127.0.0.1:9", timeout=(0.5, 0.5), retries=0
+    )
+    entry = verification.applicant()
+    event = verification.submitted(entry)
+    budget = len(verification.settings.retry_delays_ms)
+
+    assert verification.deliver(event).outcome is Outcome.RETRY
+    assert verification.deliver(event, retries=budget).outcome is Outcome.HANDLED
+
+    row = verification.checks(event.data["application_id"])["identity_registry_match"]
+    assert (row.outcome, row.codes) == ("review", ["registry_unavailable"])
+    assert entry["id_number"] not in row.detail
+    [review] = verification.outcome_events(event.data["application_id"])
+    assert entry["id_number"] not in str(review)
 
 
 def test_a_slow_registry_counts_as_down(verification):
