@@ -24,7 +24,7 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 CHIP_SIZE = 150
 # Convolutions with at most this many output positions take the filters-first product.
-SMALL_OUTPUT = 64
+SMALL_OUTPUT = 16
 
 
 class UnsupportedModel(ValueError):
