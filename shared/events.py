@@ -114,6 +114,8 @@ class CheckResult(EventData):
     check = fields.String(required=True, validate=validate.OneOf(CHECKS))
     outcome = fields.String(required=True, validate=validate.OneOf(["pass", "fail", "review"]))
     detail = fields.String(required=True)
+    # Machine-readable reasons behind a `fail` or `review` outcome (empty for `pass`).
+    codes = fields.List(fields.String())
 
 
 class RejectionReason(EventData):

@@ -5,6 +5,7 @@ sscard asks the registry goes through here; its base URL is configuration
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -39,7 +40,8 @@ class IdentityRegistryClient:
         try:
             response = self.session.get(self.base_url + path, timeout=self.timeout)
         except requests.RequestException as exc:
-            raise TransientError(f"identity registry unreachable: {exc}") from exc
+            # Not the exception's text: it carries the URL, and with it the ID number.
+            raise TransientError(f"identity registry unreachable ({type(exc).__name__})") from exc
         if response.status_code == 404:
             return None
         if response.status_code != 200:
@@ -48,10 +50,10 @@ class IdentityRegistryClient:
 
     def get_person(self, id_number: str) -> dict[str, Any] | None:
         """`{id_number, name, gender, birth_date, ethnicity, address}`, or None when unknown."""
-        response = self._get(f"/registry/v1/people/{id_number}")
+        response = self._get(f"/registry/v1/people/{quote(id_number, safe='')}")
         return response.json() if response is not None else None
 
     def get_photo(self, id_number: str) -> bytes | None:
         """The JPEG photo on file, or None when there is none."""
-        response = self._get(f"/registry/v1/people/{id_number}/photo")
+        response = self._get(f"/registry/v1/people/{quote(id_number, safe='')}/photo")
         return response.content if response is not None else None

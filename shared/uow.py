@@ -67,6 +67,11 @@ class UnitOfWork:
         self._after_commit: list[Callable[[], None]] = []
         self._deferred = False
         self.commit_requested = False
+        # Set by the consumer runner: how often this message was already retried after a
+        # transient failure, and how many retries its delay tiers allow, so a handler can
+        # choose a different fate on its last try instead of letting it be dead-lettered.
+        self.delivery_retries = 0
+        self.retry_budget = 0
 
     def __enter__(self) -> UnitOfWork:
         return self

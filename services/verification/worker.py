@@ -1,12 +1,32 @@
-"""The verification service's consumer process."""
+"""The verification service's consumer process.
+
+Face work dominates a verification, so the worker is built around keeping both cores busy:
+- a pool of face-analysis processes (`VERIFICATION_FACE_PROCESSES`, default 2), whose models
+  load once at start; dlib holds the GIL, so only processes run two analyses at once;
+- several consumers in this process (`VERIFICATION_CONSUMERS`, default 2), each with its own
+  broker connection and handler thread, so while one application waits for its faces another
+  one's are being analysed — otherwise an applicant whose photo on file is already analysed
+  (one image left) would leave half of the pool idle;
+- small batches (`VERIFICATION_CONSUMER_BATCH_SIZE`, default 8): a batch is one database
+  transaction, which should not stay open for long.
+"""
 
 from __future__ import annotations
 
-from services.verification import config, models
+import logging
+import signal
+import threading
+
+from services.verification import config, dependencies, models
 from services.verification.handlers import HANDLERS
 from shared.logs import configure_logging
-from shared.messaging.consumer import run_worker
+from shared.messaging.consumer import ConsumerRunner
 from shared.uow import Database
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH_SIZE = 8
+DEFAULT_CONSUMERS = 2
 
 
 def main() -> None:
@@ -14,7 +34,42 @@ def main() -> None:
     configure_logging(
         f"{settings.service}-worker", level=settings.log_level, json_lines=settings.log_json
     )
-    run_worker(settings, Database(settings.database_url, models.metadata, pool_size=2), HANDLERS)
+    deps = dependencies.Dependencies.from_settings(settings)
+    dependencies.install(deps)
+    consumers = max(1, settings.get_int("CONSUMERS", DEFAULT_CONSUMERS))
+    database = Database(settings.database_url, models.metadata, pool_size=consumers + 1)
+    runners = [
+        ConsumerRunner(
+            settings,
+            database,
+            HANDLERS,
+            batch_size=settings.get_int("CONSUMER_BATCH_SIZE", DEFAULT_BATCH_SIZE),
+        )
+        for _ in range(consumers)
+    ]
+
+    def stop(*_args) -> None:
+        for runner in runners:
+            runner.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    try:
+        deps.analyser.warm_up()
+        threads = [
+            threading.Thread(target=runner.run, name=f"verification-consumer-{index}")
+            for index, runner in enumerate(runners)
+        ]
+        for thread in threads:
+            thread.start()
+        # Joining with a timeout keeps the main thread able to take signals.
+        while any(thread.is_alive() for thread in threads):
+            for thread in threads:
+                thread.join(0.5)
+    finally:
+        deps.close()
+        database.dispose()
+    log.info("worker stopped")
 
 
 if __name__ == "__main__":

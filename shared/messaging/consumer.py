@@ -412,6 +412,8 @@ class ConsumerRunner:
                         causation_id=event.id,
                         session=session,
                     )
+                    unit.delivery_retries = delivery.retries
+                    unit.retry_budget = len(self.settings.retry_delays_ms)
                     with log_context(event_id=event.id, correlation_id=event.correlationid):
                         handler(unit, event)
                     units.append(unit)

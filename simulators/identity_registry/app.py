@@ -40,6 +40,16 @@ class PersonSchema(Schema):
     photo_base64 = fields.String(load_default=None)
 
 
+class FaultsSchema(Schema):
+    """`status`: answer every registry request with this HTTP status (null: behave);
+    `delay_ms`: wait this long before answering."""
+
+    status = fields.Integer(
+        load_default=None, allow_none=True, validate=validate.Range(min=400, max=599)
+    )
+    delay_ms = fields.Integer(load_default=0, validate=validate.Range(min=0, max=60_000))
+
+
 def seed(store: PeopleStore, seed_file: Path = SEED_FILE) -> int:
     people = json.loads(seed_file.read_text(encoding="utf-8"))
     for entry in people:
@@ -111,10 +121,13 @@ def create_app(store: PeopleStore | None = None) -> Flask:
 
     @app.put("/control/v1/faults")
     def set_faults():
-        body = request.get_json(force=True, silent=True) or {}
+        try:
+            body = FaultsSchema().load(request.get_json(force=True, silent=True) or {})
+        except ValidationError as exc:
+            return problem(422, "Invalid fields", errors=exc.messages)
         with faults_lock:
-            faults["status"] = body.get("status")
-            faults["delay_ms"] = int(body.get("delay_ms") or 0)
+            faults["status"] = body["status"]
+            faults["delay_ms"] = body["delay_ms"]
             return jsonify(faults)
 
     return app

@@ -1,0 +1,218 @@
+"""Data access for the verification service: `dao_<verb>_<noun>()` functions on a session.
+None of them commits; the unit of work around them does."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from sqlalchemy import select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from services.verification.domain.checks import CheckResult
+from services.verification.models import (
+    CLAIM_LIVE,
+    CLAIM_PENDING,
+    PENDING,
+    CaseCheck,
+    FaceAnalysisRow,
+    IdentityClaim,
+    ReviewAudit,
+    VerificationCase,
+)
+from shared.auth.tokens import Principal
+from shared.db import is_postgresql, utcnow
+
+
+# -- cases -------------------------------------------------------------------------------------
+def dao_get_case(session: Session, case_id: str) -> VerificationCase | None:
+    return session.get(VerificationCase, case_id)
+
+
+def dao_get_case_by_application(session: Session, application_id: str) -> VerificationCase | None:
+    return session.execute(
+        select(VerificationCase).where(VerificationCase.application_id == application_id)
+    ).scalar_one_or_none()
+
+
+def dao_create_case(session: Session, case: VerificationCase) -> VerificationCase:
+    session.add(case)
+    session.flush()
+    return case
+
+
+def dao_record_checks(session: Session, case_id: str, results: Sequence[CheckResult]) -> None:
+    now = utcnow()
+    for position, result in enumerate(results):
+        session.merge(
+            CaseCheck(
+                case_id=case_id,
+                check=result.check,
+                position=position,
+                outcome=result.outcome,
+                codes=result.codes,
+                detail=result.detail,
+                recorded_at=now,
+            )
+        )
+    session.flush()
+
+
+def dao_get_checks(session: Session, case_ids: Sequence[str]) -> dict[str, list[CaseCheck]]:
+    by_case: dict[str, list[CaseCheck]] = {case_id: [] for case_id in case_ids}
+    if not case_ids:
+        return by_case
+    rows = session.execute(
+        select(CaseCheck)
+        .where(CaseCheck.case_id.in_(list(case_ids)))
+        .order_by(CaseCheck.case_id, CaseCheck.position)
+    ).scalars()
+    for row in rows:
+        by_case[row.case_id].append(row)
+    return by_case
+
+
+def dao_list_cases(session: Session, status: str, *, limit: int) -> list[VerificationCase]:
+    """Oldest first: the review queue is worked in arrival order."""
+    return list(
+        session.execute(
+            select(VerificationCase)
+            .where(VerificationCase.status == status)
+            .order_by(VerificationCase.created_at, VerificationCase.case_id)
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def dao_decide_case(
+    session: Session,
+    case_id: str,
+    *,
+    status: str,
+    decided_by: str,
+    reason: str | None,
+    from_status: str = PENDING,
+) -> bool:
+    """Moves a case out of `from_status`; False when it was not (or no longer) in it. The
+    condition is in the UPDATE itself, so of two concurrent decisions exactly one wins."""
+    result = session.execute(
+        update(VerificationCase)
+        .where(VerificationCase.case_id == case_id, VerificationCase.status == from_status)
+        .values(status=status, decided_by=decided_by, decision_reason=reason, decided_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+# -- claims: one person, one card ---------------------------------------------------------------
+def dao_other_active_claim(
+    session: Session, id_number_index: str, application_id: str
+) -> IdentityClaim | None:
+    return session.execute(
+        select(IdentityClaim).where(
+            IdentityClaim.id_number_index == id_number_index,
+            IdentityClaim.active.is_(True),
+            IdentityClaim.application_id != application_id,
+        )
+    ).scalar_one_or_none()
+
+
+def dao_take_claim(session: Session, case: VerificationCase) -> bool:
+    """Claims the person for this case's application; False when another application holds
+    them. The partial unique index decides, inside a savepoint so the losing transaction can
+    carry on and record a rejection instead."""
+    try:
+        with session.begin_nested():
+            session.add(
+                IdentityClaim(
+                    id_number_index=case.id_number_index,
+                    application_id=case.application_id,
+                    case_id=case.case_id,
+                    state=CLAIM_PENDING,
+                    active=True,
+                    created_at=utcnow(),
+                )
+            )
+    except IntegrityError:
+        return False
+    return True
+
+
+def dao_release_claim(session: Session, application_id: str, reason: str) -> bool:
+    result = session.execute(
+        update(IdentityClaim)
+        .where(IdentityClaim.application_id == application_id, IdentityClaim.active.is_(True))
+        .values(active=False, released_at=utcnow(), release_reason=reason)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount > 0
+
+
+def dao_mark_claim_live(session: Session, application_id: str, card_id: str) -> bool:
+    result = session.execute(
+        update(IdentityClaim)
+        .where(
+            IdentityClaim.application_id == application_id,
+            IdentityClaim.active.is_(True),
+            IdentityClaim.state == CLAIM_PENDING,
+        )
+        .values(state=CLAIM_LIVE, card_id=card_id)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount > 0
+
+
+def dao_note_card(session: Session, application_id: str, card_id: str) -> None:
+    session.execute(
+        update(IdentityClaim)
+        .where(IdentityClaim.application_id == application_id, IdentityClaim.card_id.is_(None))
+        .values(card_id=card_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def dao_get_claim(session: Session, application_id: str) -> IdentityClaim | None:
+    return session.execute(
+        select(IdentityClaim).where(IdentityClaim.application_id == application_id)
+    ).scalar_one_or_none()
+
+
+# -- audit -------------------------------------------------------------------------------------
+def dao_record_audit(session: Session, case_id: str, principal: Principal, action: str) -> None:
+    session.add(
+        ReviewAudit(
+            case_id=case_id,
+            actor=principal.subject,
+            actor_roles=",".join(principal.roles),
+            action=action,
+            at=utcnow(),
+        )
+    )
+    session.flush()
+
+
+def dao_get_audit(session: Session, case_id: str) -> list[ReviewAudit]:
+    return list(
+        session.execute(
+            select(ReviewAudit)
+            .where(ReviewAudit.case_id == case_id)
+            .order_by(ReviewAudit.at, ReviewAudit.audit_id)
+        ).scalars()
+    )
+
+
+# -- face analyses, by image digest ---------------------------------------------------------------
+def dao_get_face_analysis(session: Session, sha256: str, analyser: str) -> dict | None:
+    row = session.get(FaceAnalysisRow, (sha256, analyser))
+    return row.result if row is not None else None
+
+
+def dao_store_face_analysis(session: Session, sha256: str, analyser: str, result: dict) -> None:
+    insert = pg_insert if is_postgresql(session) else sqlite_insert
+    session.execute(
+        insert(FaceAnalysisRow)
+        .values(sha256=sha256, analyser=analyser, result=result, created_at=utcnow())
+        .on_conflict_do_nothing()
+    )
