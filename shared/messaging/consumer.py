@@ -51,6 +51,7 @@ from shared.messaging.topology import (
     HEADER_FAILED_AT,
     HEADER_ORIGINAL_QUEUE,
     HEADER_RETRIES,
+    HEADER_ROUTING_KEY,
     HEADER_SERVICE,
     RETRY_EXCHANGE,
     consumer_queue,
@@ -59,10 +60,6 @@ from shared.messaging.topology import (
 from shared.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
-
-# The routing key a message was first published with. A retried or replayed copy comes back
-# through the default exchange under the queue's name, so the consumer keeps the original here.
-HEADER_ROUTING_KEY = "sscard-routing-key"
 
 Handler = Callable[[UnitOfWork, Event], None]
 

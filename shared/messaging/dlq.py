@@ -25,6 +25,7 @@ from shared.messaging.topology import (
     HEADER_FAILED_AT,
     HEADER_ORIGINAL_QUEUE,
     HEADER_RETRIES,
+    HEADER_ROUTING_KEY,
     HEADER_SERVICE,
     dead_letter_queue,
 )
@@ -68,6 +69,12 @@ def _original_queue(headers: dict) -> str | None:
         return _decode(headers[HEADER_ORIGINAL_QUEUE])
     deaths = headers.get("x-death") or []
     return _decode(deaths[0].get("queue")) if deaths else None
+
+
+def _original_routing_key(headers: dict) -> str | None:
+    deaths = headers.get("x-death") or []
+    keys = deaths[-1].get("routing-keys") if deaths else None
+    return _decode(keys[0]) if keys else None
 
 
 def _describe(service: str, properties: BasicProperties) -> DeadLetter:
@@ -144,6 +151,11 @@ def replay(
                     for key, value in (properties.headers or {}).items()
                     if key not in _BOOKKEEPING_HEADERS
                 }
+                original_key = _original_routing_key(properties.headers or {})
+                if original_key and HEADER_ROUTING_KEY not in headers:
+                    # Parked by the broker itself (too many deliveries): the routing key is
+                    # only in x-death, and handlers that check it need it back.
+                    headers[HEADER_ROUTING_KEY] = original_key
                 copy = BasicProperties(
                     content_type=properties.content_type,
                     delivery_mode=pika.DeliveryMode.Persistent,

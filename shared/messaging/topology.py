@@ -46,6 +46,9 @@ HEADER_ERROR = "sscard-error"
 HEADER_ERROR_KIND = "sscard-error-kind"
 HEADER_ORIGINAL_QUEUE = "sscard-original-queue"
 HEADER_FAILED_AT = "sscard-failed-at"
+# The routing key a message was first published with. A retried or replayed copy comes back
+# through the default exchange under the queue's name, so the original is kept here.
+HEADER_ROUTING_KEY = "sscard-routing-key"
 
 
 @dataclass(frozen=True)

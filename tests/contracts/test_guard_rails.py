@@ -43,3 +43,16 @@ def test_every_route_declares_who_may_call_it(service):
 def test_every_bound_event_type_is_in_the_registry():
     for service in SERVICES:
         assert bound_event_types(service) <= set(REGISTRY), service
+
+
+@pytest.mark.parametrize("service", [s for s in SERVICES if SUBSCRIPTIONS[s]])
+def test_each_worker_handles_exactly_what_its_queue_receives(service):
+    handlers = importlib.import_module(f"services.{service}.handlers").HANDLERS
+    assert set(handlers) == bound_event_types(service)
+
+
+def test_a_service_without_subscriptions_has_no_worker():
+    for service in SERVICES:
+        if not SUBSCRIPTIONS[service]:
+            with pytest.raises(ModuleNotFoundError):
+                importlib.import_module(f"services.{service}.worker")
