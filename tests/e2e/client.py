@@ -40,6 +40,14 @@ CHEN_MING = Person(
 )
 
 
+STAFF_NAMES = {
+    "admin": "测试管理员",
+    "reviewer": "测试审核员",
+    "integrator": "测试集成方",
+    "bank_operator": "测试柜员",
+}
+
+
 def new_phone() -> str:
     return "13" + str(uuid.uuid4().int)[:9]
 
@@ -107,7 +115,7 @@ def staff(stack: Stack, role: str, bank_code: str | None = None) -> Api:
         "--password",
         PASSWORD,
         "--name",
-        f"e2e {role}",
+        STAFF_NAMES[role],
     ]
     if bank_code:
         arguments += ["--bank-code", bank_code]

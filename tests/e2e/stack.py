@@ -53,14 +53,18 @@ class Stack:
         return self.urls[component]
 
     def sscardctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(
+        result = subprocess.run(
             [str(Path(sys.executable).with_name("sscardctl")), *args],
             env=self.environ,
             capture_output=True,
             text=True,
-            check=check,
             timeout=120,
         )
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"sscardctl {' '.join(args)} → {result.returncode}: {result.stderr}"
+            )
+        return result
 
     def start(self, name: str) -> None:
         command = shlex.split(procfile()[name])
