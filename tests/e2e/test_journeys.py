@@ -3,6 +3,8 @@ staff, integrators, the bank) and AMQP (the partner bank simulator), nothing in-
 
 from __future__ import annotations
 
+import base64
+
 import pytest
 import requests
 from standardwebhooks import Webhook
@@ -11,8 +13,10 @@ from shared.testing.waiting import wait_until
 from tests.e2e.client import (
     CHEN_MING,
     LI_NA,
+    WANG_FANG,
     ZHANG_WEI,
     Api,
+    Person,
     an_outlet,
     applicant,
     register_citizen,
@@ -266,3 +270,128 @@ def test_a_failed_print_is_reprinted_and_the_card_still_reaches_its_holder(stack
     card = admin.call("GET", "printing", f"/api/v1/cards/{card_id}", expect=200).json()
     assert [serial["card_serial"] for serial in card["serials"]][-1] == ready["card"]["card_serial"]
     assert len(card["serials"]) == 2
+
+
+def test_a_borderline_face_goes_to_a_reviewer_whose_approval_sends_the_card_on(stack):
+    citizen, _ = register_citizen(stack, WANG_FANG)
+    outlet = an_outlet(stack)
+    application_id = citizen.call(
+        "POST",
+        "application",
+        "/api/v1/applications",
+        expect=201,
+        json={"outlet_id": outlet["outlet_id"], "applicant": applicant(WANG_FANG)},
+    ).json()["application_id"]
+    base = f"/api/v1/applications/{application_id}"
+    citizen.call(
+        "PUT",
+        "application",
+        f"{base}/photo",
+        data=images.card_photo("obama"),
+        headers={"Content-Type": "image/jpeg"},
+        expect=204,
+    )
+    citizen.call(
+        "PUT",
+        "application",
+        f"{base}/id-card/front",
+        data=images.id_card_front_lookalike("obama", "biden"),
+        headers={"Content-Type": "image/png"},
+        expect=204,
+    )
+    citizen.call(
+        "PUT",
+        "application",
+        f"{base}/id-card/back",
+        data=images.id_card_back(),
+        headers={"Content-Type": "image/png"},
+        expect=204,
+    )
+    citizen.call("POST", "application", f"{base}/submit", expect=202)
+    wait_for_status(citizen, application_id, "review_required")
+
+    reviewer = staff(stack, "reviewer")
+    citizen.call("GET", "verification", "/api/v1/reviews", expect=403)
+
+    def pending_case():
+        items = reviewer.call(
+            "GET", "verification", "/api/v1/reviews?status=pending", expect=200
+        ).json()["items"]
+        return next((case for case in items if case["application_id"] == application_id), None)
+
+    case = wait_until(pending_case, timeout=30, what="the case in the review queue")
+    face = next(check for check in case["checks"] if check["check"] == "id_card_face_match")
+    assert face["outcome"] == "review"
+    assert WANG_FANG.id_number not in str(case)
+    photo = reviewer.call(
+        "GET", "verification", f"/api/v1/reviews/{case['case_id']}/files/id_card_front", expect=200
+    )
+    assert photo.content == images.id_card_front_lookalike("obama", "biden")
+    decision = {"decision": "approve", "reason": "Same person; the ID card photo is old."}
+    reviewer.call(
+        "POST",
+        "verification",
+        f"/api/v1/reviews/{case['case_id']}/decision",
+        json=decision,
+        expect=200,
+    )
+    reviewer.call(
+        "POST",
+        "verification",
+        f"/api/v1/reviews/{case['case_id']}/decision",
+        json=decision,
+        expect=409,
+    )
+
+    ready = wait_for_status(citizen, application_id, "ready_for_pickup")
+    hand_over(stack, outlet, ready["card"]["card_id"])
+    done = wait_for_status(citizen, application_id, "activated")
+    assert "review_required" in statuses_in(done["timeline"])
+
+
+def test_services_killed_mid_journey_come_back_and_nothing_is_lost_or_doubled(stack):
+    person = Person(
+        "320102199206151247", "赵敏", "female", "1992-06-15", "汉", "南京市玄武区中山路1号"
+    )
+    requests.post(
+        stack.url("identity_registry") + "/registry/v1/people",
+        timeout=10,
+        json=person.__dict__
+        | {"photo_base64": base64.b64encode(images.card_photo("biden")).decode()},
+    ).raise_for_status()
+    citizen, _ = register_citizen(stack, person)
+    application_id, outlet = apply(stack, citizen, person, front="biden2")
+
+    # The printing and application workers die (SIGKILL: no goodbye) while verification runs.
+    stack.kill("printing-worker")
+    stack.kill("application-worker")
+    admin = staff(stack, "admin")
+
+    def verified():
+        case = admin.call("GET", "verification", f"/api/v1/cases?application_id={application_id}")
+        return case.status_code == 200 and case.json()["status"] == "approved"
+
+    wait_until(verified, timeout=60, what="verification to approve while the workers are down")
+    stack.start("printing-worker")
+    stack.start("application-worker")
+
+    ready = wait_for_status(citizen, application_id, "ready_for_pickup")
+    hand_over(stack, outlet, ready["card"]["card_id"])
+    done = wait_for_status(citizen, application_id, "activated")
+
+    timeline = statuses_in(done["timeline"])
+    assert [status for status in timeline if status in JOURNEY] == JOURNEY
+    cards = admin.call(
+        "GET", "printing", f"/api/v1/cards?application_id={application_id}", expect=200
+    ).json()["items"]
+    assert len(cards) == 1
+    assert len(cards[0]["serials"]) == 1
+
+    def all_notified():
+        items = citizen.call("GET", "notification", "/api/v1/notifications", expect=200).json()[
+            "items"
+        ]
+        return items if any(item["event_type"] == "card.activated" for item in items) else None
+
+    sent = [(item["event_type"], item["channel"]) for item in wait_until(all_notified, timeout=30)]
+    assert len(sent) == len(set(sent))

@@ -206,3 +206,17 @@ def png_of_size(width: int, height: int) -> bytes:
     buffer = io.BytesIO()
     Image.new("1", (width, height), 1).save(buffer, "PNG", optimize=True)
     return buffer.getvalue()
+
+
+@functools.cache
+def id_card_front_lookalike(
+    name: str = "obama", other: str = "biden", share: float = 0.62
+) -> bytes:
+    """An ID card whose portrait is `name` blended with `share` of `other`: a look-alike, whose
+    face distance to `name`'s card photo falls in the borderline band (about 0.54 with the
+    defaults) where a person, not the machine, should decide."""
+    own = Image.open(io.BytesIO(id_card_front(name))).convert("RGB")
+    theirs = Image.open(io.BytesIO(id_card_front(other))).convert("RGB")
+    buffer = io.BytesIO()
+    Image.blend(own, theirs, share).save(buffer, "PNG")
+    return buffer.getvalue()
