@@ -8,15 +8,19 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
 class WebhookReceiver:
-    def __init__(self) -> None:
+    def __init__(self, public_host: str = "127.0.0.1") -> None:
+        """`public_host`: how the platform reaches this machine (from inside containers, the
+        Docker host's name); the server then listens on every interface."""
+        self.public_host = public_host
         self.requests: list[tuple[dict[str, str], bytes]] = []
         self._lock = threading.Lock()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
+        bind = "127.0.0.1" if public_host == "127.0.0.1" else "0.0.0.0"  # noqa: S104
+        self._server = ThreadingHTTPServer((bind, 0), self._handler())
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/hooks/sscard"
+        return f"http://{self.public_host}:{self._server.server_address[1]}/hooks/sscard"
 
     def start(self) -> WebhookReceiver:
         self._thread.start()

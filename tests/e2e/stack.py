@@ -48,6 +48,8 @@ class Stack:
     amqp_url: str
     logs: Path
     processes: dict[str, subprocess.Popen] = field(default_factory=dict)
+    # How the platform reaches a webhook receiver running beside the tests.
+    webhook_host = "127.0.0.1"
 
     def url(self, component: str) -> str:
         return self.urls[component]

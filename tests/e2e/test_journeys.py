@@ -23,7 +23,6 @@ from tests.e2e.client import (
     staff,
     wait_for_status,
 )
-from tests.e2e.receiver import WebhookReceiver
 from tests.support import images
 
 pytestmark = pytest.mark.e2e
@@ -38,13 +37,6 @@ JOURNEY = [
     "collected",
     "activated",
 ]
-
-
-@pytest.fixture
-def receiver():
-    receiver = WebhookReceiver().start()
-    yield receiver
-    receiver.stop()
 
 
 def apply(

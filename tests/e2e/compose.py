@@ -1,0 +1,81 @@
+"""The same end-to-end tests against `docker compose --profile demo up` (pytest --compose),
+where a Docker engine exists: the containers as ops teams run them, reached over their
+published ports, with sscardctl run inside the registration container."""
+
+from __future__ import annotations
+
+import base64
+import os
+import secrets
+import subprocess
+from pathlib import Path
+
+from tests.e2e.stack import ROOT, Stack
+
+PUBLISHED = {
+    "registration": 8001,
+    "application": 8002,
+    "verification": 8003,
+    "printing": 8004,
+    "notification": 8005,
+    "identity_registry": 8010,
+    "partner_bank": 8011,
+}
+
+
+def compose_environment() -> dict[str, str]:
+    """What .env would hold: fresh secrets, webhooks allowed to reach the test's receiver."""
+    environ = {
+        "POSTGRES_PASSWORD": secrets.token_urlsafe(12),
+        "RABBITMQ_PASSWORD": secrets.token_urlsafe(12),
+        "SSCARD_SERVICE_SECRET": secrets.token_urlsafe(24),
+        "SSCARD_PII_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "WEBHOOK_ALLOW_PRIVATE": "1",
+        "PARTNER_BANK_STEP_DELAY_SECONDS": "0.2",
+    }
+    for service in ("REGISTRATION", "APPLICATION", "VERIFICATION", "PRINTING", "NOTIFICATION"):
+        environ[f"POSTGRES_PASSWORD_{service}"] = secrets.token_urlsafe(12)
+    return environ
+
+
+class ComposeStack(Stack):
+    webhook_host = "host.docker.internal"
+
+    def __init__(self, project: str, docker_ip: str) -> None:
+        urls = {name: f"http://{docker_ip}:{port}" for name, port in PUBLISHED.items()}
+        super().__init__(Path("/nonexistent"), dict(os.environ), urls, amqp_url="", logs=Path("."))
+        self.project = project
+
+    def _compose(self, *args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [
+                "docker",
+                "compose",
+                "-f",
+                str(ROOT / "docker-compose.yml"),
+                "-p",
+                self.project,
+                *args,
+            ],
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+
+    def sscardctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        result = self._compose("exec", "-T", "registration-web", "sscardctl", *args)
+        if check and result.returncode != 0:
+            raise AssertionError(
+                f"sscardctl {' '.join(args)} → {result.returncode}: {result.stderr}"
+            )
+        return result
+
+    def start(self, name: str) -> None:
+        self._compose("start", name)
+
+    def kill(self, name: str, sig: int = 9) -> None:
+        self._compose("kill", "-s", str(sig), name)
+
+    def stop_all(self) -> None:  # pytest-docker's clean-up brings the project down
+        pass
