@@ -90,7 +90,8 @@ def print_endpoints() -> None:
     print("sscard is starting; each process logs with its name in front:")
     for name in (*SERVICES, *SIMULATORS):
         port = os.environ.get(f"{name.upper()}_PORT", DEFAULT_PORTS[name])
-        print(f"  {name:<18} http://127.0.0.1:{port}   (/readyz, /openapi.json)")
+        probes = "/healthz" if name in SIMULATORS else "/readyz, /openapi.json"
+        print(f"  {name:<18} http://127.0.0.1:{port}   ({probes})")
     print("Ctrl-C stops everything.")
 
 

@@ -16,7 +16,7 @@ import requests
 
 from services.printing.seed import seed_banks_and_outlets
 from services.registration.domain.accounts import AccountExists
-from shared.config import load_settings, service_url
+from shared.config import load_settings
 from sscardctl.staff import create_staff_account
 
 SEED_DIR = Path(__file__).resolve().parent.parent / "deploy" / "seed"
@@ -74,4 +74,3 @@ def run_seed() -> None:
         bank = f" {member['bank_code']}" if member.get("bank_code") else ""
         secret = password if password else "(exists; password unchanged)"
         print(f"  {member['role']:<14}{bank:<6} phone {member['phone']}  password {secret}")
-    print(f"registration: {service_url('registration')}")

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from shared.auth import ADMIN, SERVICE
 from shared.logs import mask_id_numbers
+from shared.messaging.envelope import format_time
 from shared.web.auth import requires_roles
 
 TRACE_PATH = "/internal/v1/trace/<correlation_id>"
@@ -66,7 +67,7 @@ def trace_blueprint() -> Blueprint:
         for row in consumed:
             entries.append(
                 {
-                    "at": row.processed_at.isoformat().replace("+00:00", "Z"),
+                    "at": format_time(row.processed_at),
                     "kind": "consumed",
                     "event_id": row.event_id,
                     "type": row.event_type,
