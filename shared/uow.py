@@ -64,6 +64,7 @@ class UnitOfWork:
         self._external_session = session is not None
         self.session: Session = session if session is not None else database.session_factory()
         self.events: list[Event] = []
+        self._unflushed: list[tuple[Event, str | None, bool]] = []
         self._after_commit: list[Callable[[], None]] = []
         self._deferred = False
         self.commit_requested = False
@@ -104,9 +105,16 @@ class UnitOfWork:
             causation_id=self.causation_id,
             extensions=extensions,
         )
-        self.database.outbox.add(self.session, event, routing_key=routing_key, mandatory=mandatory)
+        # Written in one INSERT when the unit of work commits (see flush_events).
+        self._unflushed.append((event, routing_key, mandatory))
         self.events.append(event)
         return event
+
+    def flush_events(self) -> None:
+        """Writes the events added so far to the outbox, in this transaction. `commit()` does
+        it; a consumer's runner does it for its handlers before committing their batch."""
+        entries, self._unflushed = self._unflushed, []
+        self.database.outbox.add_many(self.session, entries)
 
     def after_commit(self, callback: Callable[[], None]) -> None:
         """Work that must only happen once the transaction is durable (a cache to drop)."""
@@ -130,6 +138,7 @@ class UnitOfWork:
             # A consumer's handler runs inside the runner's transaction; the runner commits
             # once the inbox row is in the same transaction.
             return
+        self.flush_events()
         self.session.commit()
         self.run_after_commit()
 

@@ -416,6 +416,8 @@ class ConsumerRunner:
                     units.append(unit)
                     results[index] = Settled(delivery, Outcome.HANDLED, event)
                 inbox.record_many(session, self.queue, claimed)
+                for unit in units:
+                    unit.flush_events()
         except DBAPIError as exc:
             if not isinstance(exc, IntegrityError) and not self._database_reachable():
                 raise _HeldBatch() from exc

@@ -48,22 +48,33 @@ class Outbox:
         session: Session,
         event: Event,
         *,
-        exchange: str | None = None,
         routing_key: str | None = None,
         mandatory: bool = False,
     ) -> None:
+        self.add_many(session, [(event, routing_key, mandatory)])
+
+    def add_many(self, session: Session, entries: list[tuple[Event, str | None, bool]]) -> None:
+        """One INSERT for all of a transaction's events (`(event, routing_key, mandatory)`),
+        in the order they were added: the relay publishes in that order."""
+        if not entries:
+            return
+        now = utcnow()
         session.execute(
-            self.table.insert().values(
-                event_id=event.id,
-                event_type=event.type,
-                exchange=exchange or contract_for(event.type).exchange,
-                routing_key=routing_key or event.type,
-                mandatory=mandatory,
-                body=event.to_json().decode(),
-                correlation_id=event.correlationid,
-                created_at=utcnow(),
-                attempts=0,
-            )
+            self.table.insert(),
+            [
+                {
+                    "event_id": event.id,
+                    "event_type": event.type,
+                    "exchange": contract_for(event.type).exchange,
+                    "routing_key": routing_key or event.type,
+                    "mandatory": mandatory,
+                    "body": event.to_json().decode(),
+                    "correlation_id": event.correlationid,
+                    "created_at": now,
+                    "attempts": 0,
+                }
+                for event, routing_key, mandatory in entries
+            ],
         )
 
     def claim_unpublished(

@@ -64,3 +64,42 @@ def test_malformed_envelopes_are_permanent_failures(mutate, message):
     mutate(body)
     with pytest.raises(PermanentMessageError, match=message):
         parse_event(json.dumps(body).encode())
+
+
+ENVELOPE_VARIANTS = [
+    {},
+    {"id": "not-a-uuid"},
+    {"id": 12},
+    {"time": "yesterday"},
+    {"time": "2026-11-25T10:00:00"},  # no offset
+    {"time": "2026-11-25T10:00:00+08:00"},
+    {"source": ""},
+    {"type": None},
+    {"subject": 5},
+    {"subject": None},
+    {"correlationid": ["x"]},
+    {"datacontenttype": "text/plain"},
+    {"data": []},
+    {"dataschema": 3},
+    {"Weird_Extension": "x"},
+    {"signature": "abc", "signaturekeyid": "k1"},
+    {"specversion": 1.0},
+]
+
+
+@pytest.mark.parametrize("change", ENVELOPE_VARIANTS)
+def test_the_quick_envelope_check_never_accepts_what_the_schema_refuses(change):
+    from shared.messaging.envelope import _ENVELOPE_SCHEMA, _plainly_valid
+
+    body = json.loads(new_event("application.cancelled", cancelled(), source="x").to_json())
+    body.update(change)
+    if _plainly_valid(body):
+        assert _ENVELOPE_SCHEMA.validate(body) == {}
+
+
+def test_a_well_formed_envelope_takes_the_quick_path():
+    from shared.messaging.envelope import _plainly_valid
+
+    body = json.loads(new_event("application.cancelled", cancelled(), source="x").to_json())
+    assert _plainly_valid(body)
+    assert _plainly_valid(body | {"signature": "abc", "signaturekeyid": "k1"})
