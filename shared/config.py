@@ -93,8 +93,8 @@ class Settings:
     log_level: str = "INFO"
     log_json: bool = True
     # Messaging
-    prefetch: int = 200
-    consumer_batch_size: int = 100
+    prefetch: int = 300
+    consumer_batch_size: int = 250
     delivery_limit: int = 10
     retry_delays_ms: tuple[int, ...] = (1_000, 5_000, 30_000, 120_000, 600_000)
     relay_batch_size: int = 500
@@ -176,8 +176,8 @@ def load_settings(service: str, environ: dict[str, str] | None = None) -> Settin
         ).rstrip("/"),
         log_level=_env("LOG_LEVEL", "INFO", environ),
         log_json=_env("LOG_FORMAT", "json", environ) == "json",
-        prefetch=int(_env("SSCARD_PREFETCH", "200", environ)),
-        consumer_batch_size=int(_env(env_name(service, "CONSUMER_BATCH_SIZE"), "100", environ)),
+        prefetch=int(_env("SSCARD_PREFETCH", "300", environ)),
+        consumer_batch_size=int(_env(env_name(service, "CONSUMER_BATCH_SIZE"), "250", environ)),
         delivery_limit=int(_env("SSCARD_DELIVERY_LIMIT", "10", environ)),
         retry_delays_ms=_int_list(
             _env("SSCARD_RETRY_DELAYS_MS", "1000,5000,30000,120000,600000", environ)
