@@ -4,10 +4,7 @@ serves a JWKS and the service-token endpoint over real HTTP, and mints tokens fo
 from __future__ import annotations
 
 import base64
-import json
-import threading
 import uuid
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from shared.auth.tokens import (
@@ -20,6 +17,7 @@ from shared.auth.tokens import (
     issue_token,
 )
 from shared.keys import KeyRing
+from shared.testing.http import LocalServer, QuietHandler
 
 TEST_SERVICE_SECRET = "test-internal-secret"  # noqa: S105 — a test fixture's secret
 
@@ -28,21 +26,18 @@ class TokenAuthority:
     def __init__(self, key_directory: Path) -> None:
         self.keys = KeyRing(key_directory)
         self.keys.current()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = LocalServer(self._handler())
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.base_url
 
     def start(self) -> TokenAuthority:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     def token(
         self,
@@ -84,28 +79,17 @@ class TokenAuthority:
     def _handler(self):
         authority = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_args) -> None:
-                pass
-
-            def _send(self, status: int, body: dict) -> None:
-                payload = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
+        class Handler(QuietHandler):
             def do_GET(self) -> None:
                 if self.path == "/.well-known/jwks.json":
                     keys = [key.public_jwk() for key in authority.keys.verification_keys()]
-                    self._send(200, {"keys": keys})
+                    self.send_json(200, {"keys": keys})
                 else:
-                    self._send(404, {})
+                    self.send_json(404, {})
 
             def do_POST(self) -> None:
                 if self.path != "/api/v1/service-tokens":
-                    self._send(404, {})
+                    self.send_json(404, {})
                     return
                 scheme, _, encoded = self.headers.get("Authorization", "").partition(" ")
                 try:
@@ -113,9 +97,11 @@ class TokenAuthority:
                 except ValueError:
                     name, secret = "", ""
                 if scheme != "Basic" or secret != TEST_SERVICE_SECRET:
-                    self._send(401, {})
+                    self.send_json(401, {})
                     return
                 token = authority.token([SERVICE], subject=f"service:{name}", ttl_seconds=300)
-                self._send(200, {"access_token": token, "token_type": "Bearer", "expires_in": 300})
+                self.send_json(
+                    200, {"access_token": token, "token_type": "Bearer", "expires_in": 300}
+                )
 
         return Handler

@@ -5,8 +5,8 @@ from contextlib import ExitStack
 
 import pytest
 
+from shared.testing.receivers import Receiver
 from shared.testing.waiting import wait_until
-from tests.e2e.receiver import WebhookReceiver
 from tests.e2e.stack import ROOT, start_stack
 
 
@@ -58,6 +58,6 @@ def docker_cleanup():
 
 @pytest.fixture
 def receiver(stack):
-    receiver = WebhookReceiver(public_host=stack.webhook_host).start()
+    receiver = Receiver(default=204, public_host=stack.webhook_host).start()
     yield receiver
     receiver.stop()

@@ -60,7 +60,7 @@ def main() -> int:
     ).raise_for_status()
     citizen, account_id = register_citizen(stack, person)
     print(f"registered {person.name} as account {account_id}")
-    application_id, outlet = apply(stack, citizen, person, front="obama2")
+    application_id, outlet = apply(stack, citizen, person, front=images.id_card_front("obama2"))
     print(
         f"submitted application {application_id} ({outlet['acceptance_number']}) "
         f"for {outlet['name']}"

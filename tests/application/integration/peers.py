@@ -12,12 +12,12 @@ import re
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import jwt
 from werkzeug.serving import make_server
 
+from shared.testing.http import LocalServer, QuietHandler
 from simulators.identity_registry.app import create_app as create_registry_app
 from simulators.identity_registry.store import PeopleStore
 
@@ -31,21 +31,18 @@ class FakeAccounts:
     def __init__(self) -> None:
         self.accounts: dict[str, dict] = {}
         self.calls = 0
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = LocalServer(self._handler())
 
     @property
     def url(self) -> str:
-        host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return self._server.base_url
 
     def start(self) -> FakeAccounts:
-        self._thread.start()
+        self._server.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
 
     def add(self, account_id: str, *, name: str, id_number: str, phone: str) -> None:
         self.accounts[account_id] = {"name": name, "id_number": id_number, "phone": phone}
@@ -53,18 +50,7 @@ class FakeAccounts:
     def _handler(self):
         fake = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_args) -> None:
-                pass
-
-            def _send(self, status: int, body: dict) -> None:
-                payload = json.dumps(body, ensure_ascii=False).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(payload)))
-                self.end_headers()
-                self.wfile.write(payload)
-
+        class Handler(QuietHandler):
             def do_POST(self) -> None:
                 fake.calls += 1
                 match = IDENTITY_CHECK.fullmatch(self.path)
@@ -74,16 +60,16 @@ class FakeAccounts:
                 except jwt.PyJWTError:
                     claims = {}
                 if scheme != "Bearer" or "service" not in claims.get("roles", []):
-                    self._send(401 if not claims else 403, {})
+                    self.send_json(401 if not claims else 403, {})
                     return
                 account = fake.accounts.get(match.group(1)) if match else None
                 if account is None:
-                    self._send(404, {})
+                    self.send_json(404, {})
                     return
                 claim = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
                 name_matches = claim["name"] == account["name"]
                 id_matches = claim["id_number"].upper() == account["id_number"]
-                self._send(
+                self.send_json(
                     200,
                     {
                         "match": name_matches and id_matches,

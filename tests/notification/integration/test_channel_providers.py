@@ -7,9 +7,9 @@ from datetime import timedelta
 
 import pytest
 
+from shared.testing.receivers import Receiver
 from tests.notification.factories import Journey
 from tests.notification.integration.conftest import FakeClock, make_service
-from tests.notification.integration.receivers import Receiver
 
 
 @pytest.fixture

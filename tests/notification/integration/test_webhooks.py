@@ -14,11 +14,11 @@ from standardwebhooks import Webhook, WebhookVerificationError
 
 from services.notification.handlers import HANDLERS
 from services.notification.models import WebhookAttempt, WebhookSubscription
+from shared.testing.receivers import Receiver
 from shared.testing.running import running_consumer
 from shared.testing.waiting import event_waiter
 from tests.notification.factories import ID_NUMBER, Journey
 from tests.notification.integration.conftest import FakeClock, make_service, publish
-from tests.notification.integration.receivers import Receiver
 
 
 @pytest.fixture

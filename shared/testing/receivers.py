@@ -1,5 +1,5 @@
-"""Real HTTP receivers on local ports, in threads, for webhooks and channel gateways: they
-record every request, answer from a script, and can hang until released."""
+"""Webhook endpoints and channel gateways for tests: real HTTP receivers that record every
+request, answer from a script, and can hang until released."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+from shared.testing.http import LocalServer, QuietHandler
 
 
 @dataclass(frozen=True)
@@ -35,6 +36,7 @@ class Receiver:
         hang: threading.Event | None = None,
         hang_limit: float = 30.0,
         answer: Callable[[Received, list[Received]], int] | None = None,
+        public_host: str = "127.0.0.1",
     ) -> None:
         self.statuses = list(statuses or [])
         self.default = default
@@ -45,23 +47,31 @@ class Receiver:
         self.concurrent = 0
         self.max_concurrent = 0
         self._condition = threading.Condition()
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
-        self._server.daemon_threads = True
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._server = LocalServer(self._handler(), public_host)
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self._server.server_address[1]}/hooks/sscard"
+        return self._server.base_url + "/hooks/sscard"
 
-    def __enter__(self) -> Receiver:
-        self._thread.start()
+    def start(self) -> Receiver:
+        self._server.start()
         return self
 
-    def __exit__(self, *_exc) -> None:
+    def stop(self) -> None:
         if self.hang is not None:
             self.hang.set()
-        self._server.shutdown()
-        self._server.server_close()
+        self._server.stop()
+
+    def __enter__(self) -> Receiver:
+        return self.start()
+
+    def __exit__(self, *_exc) -> None:
+        self.stop()
+
+    def events(self) -> list[dict]:
+        """The JSON bodies received so far (CloudEvents, for webhooks)."""
+        with self._condition:
+            return [request.json() for request in self.requests]
 
     def wait_for(self, count: int, timeout: float = 15.0) -> list[Received]:
         deadline = time.monotonic() + timeout
@@ -97,7 +107,7 @@ class Receiver:
     def _handler(self):
         receiver = self
 
-        class Handler(BaseHTTPRequestHandler):
+        class Handler(QuietHandler):
             protocol_version = "HTTP/1.1"
 
             def do_POST(self) -> None:
@@ -113,8 +123,5 @@ class Receiver:
                     pass  # the client gave up (timeout)
                 finally:
                     receiver._done()
-
-            def log_message(self, *_args) -> None:
-                pass
 
         return Handler
