@@ -4,6 +4,7 @@ registry simulator and a claim-check file server on local ports."""
 from __future__ import annotations
 
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pytest
@@ -114,6 +115,22 @@ class Verification:
         ]
 
 
+@contextmanager
+def verification_service(settings, registry, file_server, analyser, analysis_memo):
+    """The verification service's worker side on `settings`, with its peers in place."""
+    database = Database(settings.database_url, models.metadata)
+    deps = Dependencies.from_settings(settings, analyser=analyser)
+    deps.memo = analysis_memo
+    dependencies.install(deps)
+    registry.faults(None, 0)
+    try:
+        yield Verification(settings, database, deps, registry, file_server)
+    finally:
+        registry.faults(None, 0)
+        dependencies.install(None)
+        database.dispose()
+
+
 @pytest.fixture
 def verification(settings_factory, registry, file_server, analyser, analysis_memo):
     settings = settings_factory(
@@ -122,15 +139,8 @@ def verification(settings_factory, registry, file_server, analyser, analysis_mem
         VERIFICATION_REGISTRY_READ_TIMEOUT="0.5",
         VERIFICATION_REGISTRY_RETRIES="0",
     )
-    database = Database(settings.database_url, models.metadata)
-    deps = Dependencies.from_settings(settings, analyser=analyser)
-    deps.memo = analysis_memo
-    dependencies.install(deps)
-    registry.faults(None, 0)
-    yield Verification(settings, database, deps, registry, file_server)
-    registry.faults(None, 0)
-    dependencies.install(None)
-    database.dispose()
+    with verification_service(settings, registry, file_server, analyser, analysis_memo) as service:
+        yield service
 
 
 @pytest.fixture

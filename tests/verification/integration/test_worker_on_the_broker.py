@@ -6,8 +6,6 @@ from __future__ import annotations
 import pika
 import pytest
 
-from services.verification import dependencies, models
-from services.verification.dependencies import Dependencies
 from services.verification.handlers import HANDLERS
 from shared.messaging.connection import connection_parameters
 from shared.messaging.consumer import Outcome
@@ -16,8 +14,7 @@ from shared.messaging.publisher import OutgoingMessage
 from shared.messaging.topology import declare_topology
 from shared.testing.running import running_consumer
 from shared.testing.waiting import event_waiter
-from shared.uow import Database
-from tests.verification.integration.conftest import Verification
+from tests.verification.integration.conftest import verification_service
 
 
 def publish(settings, *events: Event) -> None:
@@ -43,15 +40,8 @@ def on_broker(settings_factory, fresh_broker_url, registry, file_server, analyse
         IDENTITY_REGISTRY_URL=registry.url,
         VERIFICATION_REGISTRY_RETRIES="0",
     )
-    database = Database(settings.database_url, models.metadata)
-    deps = Dependencies.from_settings(settings, analyser=analyser)
-    deps.memo = analysis_memo
-    dependencies.install(deps)
-    registry.faults(None, 0)
-    yield Verification(settings, database, deps, registry, file_server)
-    registry.faults(None, 0)
-    dependencies.install(None)
-    database.dispose()
+    with verification_service(settings, registry, file_server, analyser, analysis_memo) as service:
+        yield service
 
 
 def test_the_same_submission_delivered_twice_makes_one_case_and_one_outcome(on_broker):
