@@ -8,6 +8,7 @@ import base64
 import hashlib
 import itertools
 import json
+import logging
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -55,6 +56,8 @@ class RegistryServer:
     """The identity registry simulator's real app, on a real port."""
 
     def __init__(self, directory: Path) -> None:
+        # One line per request is noise in tests and drowns a benchmark's report.
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)
         self.store = PeopleStore(directory / "registry.sqlite3")
         self._server = make_server("127.0.0.1", 0, create_registry_app(self.store), threaded=True)
         self.url = f"http://127.0.0.1:{self._server.server_port}"
