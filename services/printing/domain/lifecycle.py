@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+from shared.events import BANK_REPORTED_STATUSES
+
 PRINT_REQUESTED = "print_requested"
 PRINTED = "printed"
 PRINT_FAILED = "print_failed"
@@ -20,8 +22,8 @@ ACTIVATED = "activated"
 
 MAIN_LINE = (PRINT_REQUESTED, PRINTED, SHIPPED, READY_FOR_PICKUP, COLLECTED, ACTIVATED)
 STATUSES = (*MAIN_LINE, PRINT_FAILED)
-# What a bank (over AMQP) or a bank operator (over REST) may report.
-REPORTABLE = (PRINTED, PRINT_FAILED, SHIPPED, READY_FOR_PICKUP, COLLECTED, ACTIVATED)
+# What a bank (over AMQP) or a bank operator (over REST) may report: the contract's list.
+REPORTABLE = BANK_REPORTED_STATUSES
 
 
 class Verdict(Enum):
