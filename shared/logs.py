@@ -52,20 +52,6 @@ def clear_log_context() -> None:
     _context.set({})
 
 
-class PersonalDataFilter(logging.Filter):
-    """Masks every ID number in a record's message, arguments and exception text."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        message = mask_id_numbers(record.getMessage())
-        record.msg, record.args = message, ()
-        if record.exc_info and not record.exc_text:
-            record.exc_text = logging.Formatter().formatException(record.exc_info)
-        if record.exc_text:
-            record.exc_text = mask_id_numbers(record.exc_text)
-        record.exc_info = None if record.exc_text else record.exc_info
-        return True
-
-
 class ContextFilter(logging.Filter):
     def __init__(self, service: str) -> None:
         super().__init__()
@@ -85,6 +71,14 @@ _RESERVED = set(vars(logging.LogRecord("", 0, "", 0, "", (), None))) | {
 }
 
 
+def _exception_text(formatter: logging.Formatter, record: logging.LogRecord) -> str | None:
+    if record.exc_info and not record.exc_text:
+        record.exc_text = formatter.formatException(record.exc_info)
+    return record.exc_text or None
+
+
+# Both formatters mask ID numbers once, in the finished line: that covers the message, its
+# arguments, extra fields and exception text alike.
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         entry = {
@@ -100,8 +94,9 @@ class JsonFormatter(logging.Formatter):
         for key, value in vars(record).items():
             if key not in _RESERVED and not key.startswith("_"):
                 entry[key] = value
-        if record.exc_text:
-            entry["exception"] = record.exc_text
+        exception = _exception_text(self, record)
+        if exception:
+            entry["exception"] = exception
         return mask_id_numbers(json.dumps(entry, ensure_ascii=False, default=str))
 
 
@@ -111,8 +106,9 @@ class TextFormatter(logging.Formatter):
         line = f"{record.levelname:<7} {record.name}: {record.getMessage()}"
         if context:
             line += f"  [{context}]"
-        if record.exc_text:
-            line += "\n" + record.exc_text
+        exception = _exception_text(self, record)
+        if exception:
+            line += "\n" + exception
         return mask_id_numbers(line)
 
 
@@ -120,7 +116,6 @@ def configure_logging(service: str, *, level: str = "INFO", json_lines: bool = T
     """Root logging for one process: one stream handler, personal data masked."""
     handler = logging.StreamHandler(sys.stdout)
     handler.addFilter(ContextFilter(service))
-    handler.addFilter(PersonalDataFilter())
     handler.setFormatter(JsonFormatter() if json_lines else TextFormatter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
