@@ -19,7 +19,13 @@ from services.verification.domain.checks import (
     RegistryAnswer,
     Verdict,
 )
-from services.verification.imaging import ANALYSER_VERSION, facts_from_json, facts_to_json
+from services.verification.imaging import (
+    ID_CARD,
+    PHOTO,
+    analyser_version,
+    facts_from_json,
+    facts_to_json,
+)
 from services.verification.models import (
     APPROVED,
     CANCELLED,
@@ -64,7 +70,9 @@ def verify_application(uow: UnitOfWork, data: dict, deps: Dependencies) -> Verif
     registry = ask_registry(uow, applicant, deps)
     files = {kind: data["files"][kind] for kind in FILE_KINDS}
     contents = {kind: fetch_claimed_file(files[kind], deps.tokens) for kind in FILE_KINDS}
-    photo, id_card_front = analyse(uow, deps, [contents["photo"], contents["id_card_front"]])
+    photo, id_card_front = analyse(
+        uow, deps, [(contents["photo"], PHOTO), (contents["id_card_front"], ID_CARD)]
+    )
 
     id_index = deps.cipher.blind_index(applicant.id_number, column=ID_NUMBER_COLUMN)
     other_claim = dao.dao_other_active_claim(session, id_index, application_id) is not None
@@ -119,26 +127,29 @@ def ask_registry(uow: UnitOfWork, applicant: Applicant, deps: Dependencies) -> R
         return RegistryAnswer(unavailable=f"{exc}, {uow.delivery_retries + 1} attempts")
 
 
-def analyse(uow: UnitOfWork, deps: Dependencies, images: list[bytes]) -> list[ImageFacts]:
-    """Face analyses by image digest: this process's memo, then the database, then the
-    analyser (both images at once)."""
-    digests = [hashlib.sha256(data).hexdigest() for data in images]
+def analyse(
+    uow: UnitOfWork, deps: Dependencies, images: list[tuple[bytes, str]]
+) -> list[ImageFacts]:
+    """Face analyses of (content, kind) pairs by image digest and kind: this process's memo,
+    then the database, then the analyser (the missing ones at once)."""
+    keys = [(hashlib.sha256(data).hexdigest(), analyser_version(kind)) for data, kind in images]
     found: dict[int, dict] = {}
-    for index, digest in enumerate(digests):
-        cached = deps.memo.get(digest) or dao.dao_get_face_analysis(
-            uow.session, digest, ANALYSER_VERSION
+    for index, (digest, version) in enumerate(keys):
+        cached = deps.memo.get(f"{digest}/{version}") or dao.dao_get_face_analysis(
+            uow.session, digest, version
         )
         if cached is not None:
             found[index] = cached
     missing = [index for index in range(len(images)) if index not in found]
     if missing:
-        for index, facts in zip(
-            missing, deps.analyser.analyse([images[i] for i in missing]), strict=True
-        ):
+        analysed = deps.analyser.analyse(
+            [images[i][0] for i in missing], [images[i][1] for i in missing]
+        )
+        for index, facts in zip(missing, analysed, strict=True):
             found[index] = facts_to_json(facts)
-            dao.dao_store_face_analysis(uow.session, digests[index], ANALYSER_VERSION, found[index])
-    for index, digest in enumerate(digests):
-        deps.memo.put(digest, found[index])
+            dao.dao_store_face_analysis(uow.session, *keys[index], found[index])
+    for index, (digest, version) in enumerate(keys):
+        deps.memo.put(f"{digest}/{version}", found[index])
     return [facts_from_json(found[index]) for index in range(len(images))]
 
 

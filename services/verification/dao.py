@@ -44,19 +44,20 @@ def dao_create_case(session: Session, case: VerificationCase) -> VerificationCas
 
 
 def dao_record_checks(session: Session, case_id: str, results: Sequence[CheckResult]) -> None:
+    """The checks of a case just created (recorded once, with the case: one insert)."""
     now = utcnow()
-    for position, result in enumerate(results):
-        session.merge(
-            CaseCheck(
-                case_id=case_id,
-                check=result.check,
-                position=position,
-                outcome=result.outcome,
-                codes=result.codes,
-                detail=result.detail,
-                recorded_at=now,
-            )
+    session.add_all(
+        CaseCheck(
+            case_id=case_id,
+            check=result.check,
+            position=position,
+            outcome=result.outcome,
+            codes=result.codes,
+            detail=result.detail,
+            recorded_at=now,
         )
+        for position, result in enumerate(results)
+    )
     session.flush()
 
 

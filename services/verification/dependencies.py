@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 from services.verification import config
 from services.verification.domain.rules import CheckRules
-from services.verification.imaging import FaceAnalyser
+from services.verification.imaging import DEFAULT_ENCODER, FaceAnalyser
 from shared.auth.service_tokens import ServiceTokenClient
 from shared.config import Settings
 from shared.identity_registry import IdentityRegistryClient
@@ -71,7 +71,8 @@ class Dependencies:
             ),
             analyser=analyser
             or FaceAnalyser(
-                settings.get_int("FACE_PROCESSES", 2), encoder=settings.get("FACE_ENCODER", "numpy")
+                settings.get_int("FACE_PROCESSES", 2),
+                encoder=settings.get("FACE_ENCODER", DEFAULT_ENCODER),
             ),
             cipher=FieldCipher(settings.pii_key()),
         )

@@ -225,7 +225,9 @@ def test_a_slow_registry_counts_as_down(verification):
 def test_a_photo_on_file_is_analysed_once_by_its_digest(verification):
     calls = []
     analyse = verification.deps.analyser.analyse
-    verification.deps.analyser.analyse = lambda batch: calls.append(len(batch)) or analyse(batch)
+    verification.deps.analyser.analyse = lambda batch, kinds: (
+        calls.append(len(batch)) or analyse(batch, kinds)
+    )
     verification.deps.memo = type(verification.deps.memo)()
     try:
         photo = images.card_photo("biden2")

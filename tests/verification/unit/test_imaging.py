@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 from services.verification.domain.checks import face_distance
-from services.verification.imaging import FaceAnalyser, analyse_image, face_models
+from services.verification.imaging import ID_CARD, FaceAnalyser, analyse_image, face_models
 from tests.support import images
 
 
@@ -64,6 +64,36 @@ def test_the_id_card_image_yields_the_portraits_face(facts):
     assert front.encoding is not None and len(front.encoding) == 128
 
 
+def _photographed(content: bytes, *, scale: float = 1.0, frame: int = 1) -> bytes:
+    """The card at `scale`, at the left of a picture `frame` times as wide and as high."""
+    card = Image.open(io.BytesIO(content)).convert("RGB")
+    card = card.resize((round(card.width * scale), round(card.height * scale)))
+    image = Image.new("RGB", (card.width * frame, card.height * frame), (40, 40, 40))
+    image.paste(card, (0, (image.height - card.height) // 2))
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+@pytest.mark.parametrize(
+    "content",
+    [
+        lambda: images.id_card_front("obama2"),
+        # Small, at the left of the picture: not in the side searched first, and too small
+        # for the first pass's scale.
+        lambda: _photographed(images.id_card_front("obama2"), frame=2),
+        # A phone's full-size picture: searched at about 500 px first, not at half size.
+        lambda: _photographed(images.id_card_front("obama2"), scale=4.0),
+    ],
+    ids=["as-printed", "small-at-the-left", "4000px"],
+)
+def test_an_id_card_front_yields_the_portraits_face_however_it_was_taken(facts, content):
+    front = analyse_image(content(), kind=ID_CARD)
+    assert len(front.faces) == 1
+    assert face_distance(front.encoding, facts["obama"].encoding) < 0.45
+    assert face_distance(front.encoding, facts["biden"].encoding) > 0.7
+
+
 def test_two_small_faces_are_both_found(analyser):
     [facts] = analyser.analyse([images.two_faces_photo()])
     assert len(facts.faces) == 2
@@ -100,11 +130,12 @@ def test_a_process_pool_gives_the_same_answer(facts):
     assert face_distance(pooled.encoding, facts["obama"].encoding) < 1e-6
 
 
-def test_the_numpy_network_computes_dlibs_descriptor():
-    """The default encoder evaluates dlib's own network from its own weights file: the
+@pytest.mark.parametrize("encoder", ["onnx", "numpy"])
+def test_our_encoders_compute_dlibs_descriptor(encoder):
+    """Both our encoders evaluate dlib's own network from its own weights file: the
     descriptors agree with dlib's to float precision, face by face."""
 
-    models = face_models("numpy")
+    models = face_models(encoder)
     reference = dlib.face_recognition_model_v1(
         face_recognition_models.face_recognition_model_location()
     )
@@ -121,9 +152,10 @@ def test_the_numpy_network_computes_dlibs_descriptor():
         assert numpy.abs(ours - theirs).max() < 1e-5
 
 
-def test_both_encoders_are_interchangeable(facts):
-    [by_dlib] = FaceAnalyser(0, encoder="dlib").analyse([images.card_photo("obama")])
-    assert face_distance(by_dlib.encoding, facts["obama"].encoding) < 1e-5
+@pytest.mark.parametrize("encoder", ["numpy", "dlib"])
+def test_every_encoder_is_interchangeable_with_the_default(facts, encoder):
+    [other] = FaceAnalyser(0, encoder=encoder).analyse([images.card_photo("obama")])
+    assert face_distance(other.encoding, facts["obama"].encoding) < 1e-5
 
 
 def test_an_unknown_encoder_is_refused():
