@@ -28,7 +28,14 @@ def current_log_context() -> dict[str, str]:
 ID_NUMBER_PATTERN = re.compile(r"(?<![0-9A-Za-z-])(\d{17}[\dXx])(?![0-9A-Za-z-])")
 
 
+# Most lines hold no run of 17 digits at all; finding that out is twice as fast without the
+# pattern's look-arounds.
+_DIGIT_RUN = re.compile(r"\d{17}")
+
+
 def mask_id_numbers(text: str) -> str:
+    if _DIGIT_RUN.search(text) is None:
+        return text
     return ID_NUMBER_PATTERN.sub(lambda m: mask_id_number(m.group(1)), text)
 
 
@@ -50,6 +57,15 @@ def bind_log_context(**values: str | None) -> None:
 
 def clear_log_context() -> None:
     _context.set({})
+
+
+def set_log_context(**values: str) -> contextvars.Token:
+    """Replaces the context (a request's ids, at its start); `reset_log_context` undoes it."""
+    return _context.set(values)
+
+
+def reset_log_context(token: contextvars.Token) -> None:
+    _context.reset(token)
 
 
 class ContextFilter(logging.Filter):
@@ -80,11 +96,20 @@ def _exception_text(formatter: logging.Formatter, record: logging.LogRecord) -> 
 # Both formatters mask ID numbers once, in the finished line: that covers the message, its
 # arguments, extra fields and exception text alike.
 class JsonFormatter(logging.Formatter):
+    _second: tuple[int, str] = (-1, "")
+
+    def _time(self, created: float) -> str:
+        """RFC 3339 UTC to the millisecond; the part up to the second is reused within it."""
+        second = int(created)
+        cached = self._second
+        if cached[0] != second:
+            text = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            self._second = cached = (second, text)
+        return f"{cached[1]}.{int((created - second) * 1000):03d}Z"
+
     def format(self, record: logging.LogRecord) -> str:
         entry = {
-            "time": datetime.fromtimestamp(record.created, UTC)
-            .isoformat(timespec="milliseconds")
-            .replace("+00:00", "Z"),
+            "time": self._time(record.created),
             "level": record.levelname.lower(),
             "service": getattr(record, "service", None),
             "logger": record.name,

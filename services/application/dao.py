@@ -7,7 +7,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select
+from sqlalchemy import bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -24,6 +24,7 @@ from services.application.models import (
 )
 from services.application.storage import FileStore
 from shared.db import new_id, utcnow
+from shared.hot_reads import HotReads
 
 # -- outlets ------------------------------------------------------------------------------------
 
@@ -43,6 +44,12 @@ def dao_upsert_outlet(session: Session, data: dict[str, Any], version_at: dateti
     outlet.address = data["address"]
     outlet.active = bool(data["active"])
     outlet.version_at = version_at
+    # The copies the progress look-up reads (see Application.outlet_name).
+    session.execute(
+        update(Application)
+        .where(Application.outlet_id == outlet.outlet_id)
+        .values(outlet_name=outlet.name, outlet_address=outlet.address)
+    )
     return True
 
 
@@ -79,9 +86,9 @@ _VIEW_BY_ID = select(Application.account_id, Application.view).where(
 )
 
 
-def dao_get_application_view(connection, application_id: str):
+def dao_get_application_view(reads: HotReads, application_id: str):
     """(account_id, view) of one application: the whole read of `GET /applications/{id}`."""
-    return connection.execute(_VIEW_BY_ID, {"application_id": application_id}).first()
+    return reads.first(_VIEW_BY_ID, {"application_id": application_id})
 
 
 def dao_list_applications_for_account(session: Session, account_id: str) -> list[Application]:
@@ -101,9 +108,9 @@ _PROGRESS_COLUMNS = select(
     Application.status,
     Application.status_at,
     Application.name,
-    Outlet.name.label("outlet_name"),
-    Outlet.address.label("outlet_address"),
-).outerjoin(Outlet, Outlet.outlet_id == Application.outlet_id)
+    Application.outlet_name,
+    Application.outlet_address,
+)
 _PROGRESS_BY_ID_NUMBER = (
     _PROGRESS_COLUMNS.where(Application.id_number_index == bindparam("id_index"))
     .order_by(Application.created_at.desc())
@@ -114,15 +121,14 @@ _PROGRESS_BY_ACCEPTANCE_NUMBER = _PROGRESS_COLUMNS.where(
 )
 
 
-def dao_get_latest_application_by_id_number(connection, id_index: str):
+def dao_get_latest_application_by_id_number(reads: HotReads, id_index: str):
     """(status, status_at, name, outlet name, outlet address) of a person's newest application."""
-    return connection.execute(_PROGRESS_BY_ID_NUMBER, {"id_index": id_index}).first()
+    return reads.first(_PROGRESS_BY_ID_NUMBER, {"id_index": id_index})
 
 
-def dao_get_application_by_acceptance_number(connection, acceptance_number: str):
+def dao_get_application_by_acceptance_number(reads: HotReads, acceptance_number: str):
     """The same columns as the look-up by ID number."""
-    query = _PROGRESS_BY_ACCEPTANCE_NUMBER
-    return connection.execute(query, {"acceptance_number": acceptance_number}).first()
+    return reads.first(_PROGRESS_BY_ACCEPTANCE_NUMBER, {"acceptance_number": acceptance_number})
 
 
 def dao_set_status(application: Application, state: StatusState, *, now: datetime) -> None:

@@ -34,6 +34,8 @@ class Outlet(Base):
 
 class Application(Base):
     __tablename__ = "applications"
+    # The progress look-up by ID number wants the person's newest application: one index scan.
+    __table_args__ = (Index("ix_applications_person_newest", "id_number_index", "created_at"),)
 
     application_id: Mapped[str] = mapped_column(String(36), primary_key=True, default=new_id)
     account_id: Mapped[str] = mapped_column(String(36), index=True)
@@ -41,6 +43,10 @@ class Application(Base):
     # When the fact behind the current status happened (the progress look-up's `updated_at`).
     status_at: Mapped[datetime] = mapped_column(UTCDateTime)
     outlet_id: Mapped[str] = mapped_column(String(36))
+    # Copied from the outlet read model, and kept in step with it by every `outlet.upserted`:
+    # the public progress look-up, the busiest read there is, then reads one row, no join.
+    outlet_name: Mapped[str | None] = mapped_column(String(200))
+    outlet_address: Mapped[str | None] = mapped_column(String(500))
     bank_code: Mapped[str] = mapped_column(String(32))
     acceptance_number: Mapped[str | None] = mapped_column(String(32), unique=True)
     # The applicant as declared. The ID number is stored encrypted; `id_number_index` (a keyed
@@ -50,7 +56,7 @@ class Application(Base):
     ethnicity: Mapped[str] = mapped_column(String(50))
     birth_date: Mapped[date] = mapped_column(Date)
     id_number_encrypted: Mapped[str] = mapped_column(Text)
-    id_number_index: Mapped[str] = mapped_column(String(64), index=True)
+    id_number_index: Mapped[str] = mapped_column(String(64))
     id_number_masked: Mapped[str] = mapped_column(String(18))
     phone: Mapped[str] = mapped_column(String(32))
     address: Mapped[str] = mapped_column(String(500))

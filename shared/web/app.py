@@ -23,6 +23,7 @@ from shared.web.limits import register_body_rules
 from shared.web.observability import (
     ReadinessProbe,
     broker_check,
+    current_correlation_id,
     health_blueprint,
     register_request_context,
 )
@@ -98,8 +99,8 @@ def create_service_app(
     app.extensions["sscard"] = ServiceContext(settings, database, verifier, readiness)
 
     register_problem_handlers(app)
+    register_request_context(app)  # first: its hook notes the route before any other runs
     register_body_rules(app)
-    register_request_context(app)
     app.register_blueprint(health_blueprint())
     app.register_blueprint(trace_blueprint())
 
@@ -143,7 +144,7 @@ def unit_of_work(correlation_id: str | None = None) -> Iterator[UnitOfWork]:
     with UnitOfWork(
         context.database,
         context.settings.service,
-        correlation_id=correlation_id or g.get("correlation_id"),
+        correlation_id=correlation_id or current_correlation_id(),
     ) as uow:
         yield uow
 

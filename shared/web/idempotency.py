@@ -20,6 +20,7 @@ from shared.db import utcnow
 from shared.errors import Conflict, InvalidInput
 from shared.uow import UnitOfWork
 from shared.web.app import service_context
+from shared.web.observability import current_correlation_id
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"
@@ -69,7 +70,7 @@ def idempotent(view: Callable) -> Callable:
         lookup = select(table).where(table.c.principal == owner, table.c.key == key)
 
         with UnitOfWork(
-            context.database, context.settings.service, correlation_id=g.get("correlation_id")
+            context.database, context.settings.service, correlation_id=current_correlation_id()
         ) as uow:
             existing = uow.session.execute(lookup).first()
             if existing is not None:

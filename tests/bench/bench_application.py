@@ -3,7 +3,7 @@ citizen's own application with its timeline) and `GET /api/v1/progress` (the pub
 each beside a trivial Flask JSON endpoint served the same way in the same run.
 
 Both servers run as `python -m shared.process application web` runs the service: gunicorn,
-gthread workers, `WEB_WORKERS` × `WEB_THREADS` (2 × 4 by default), on PostgreSQL. The load
+gthread workers, `WEB_WORKERS` × `WEB_THREADS` (2 × 2 by default), on PostgreSQL. The load
 comes from separate processes (Python, http.client keep-alive connections); the progress
 rate limit is turned off, since every request comes from one address.
 
@@ -50,10 +50,15 @@ TARGET_P99_MS = 25.0
 
 
 def serve_trivial(port: int) -> None:
-    """A one-route Flask app on gunicorn with the settings shared.process.serve_web uses."""
+    """A one-route Flask app on gunicorn with the settings shared.process.serve_web gives the
+    application service (its workers and threads)."""
     from flask import Flask, jsonify
     from gunicorn.app.base import BaseApplication
 
+    from shared.config import load_settings
+    from shared.process import web_server_options
+
+    options = web_server_options(load_settings("application"))
     app = Flask("trivial")
 
     @app.get("/ping")
@@ -63,10 +68,8 @@ def serve_trivial(port: int) -> None:
     class Server(BaseApplication):
         def load_config(self):
             self.cfg.set("bind", f"127.0.0.1:{port}")
-            self.cfg.set("workers", int(os.environ.get("WEB_WORKERS", "2")))
-            self.cfg.set("worker_class", "gthread")
-            self.cfg.set("threads", int(os.environ.get("WEB_THREADS", "4")))
-            self.cfg.set("timeout", 30)
+            for name, value in options.items():
+                self.cfg.set(name, value)
             self.cfg.set("accesslog", None)
             self.cfg.set(
                 "control_socket", os.path.join(tempfile.gettempdir(), f"trivial-{port}.ctl")
@@ -240,6 +243,8 @@ def seed(settings, token_authority) -> tuple[list, list]:
                     status=Status.SHIPPED.value,
                     status_at=now,
                     outlet_id=outlet_id,
+                    outlet_name="工商银行朝阳支行",
+                    outlet_address="北京市朝阳区建国路1号",
                     bank_code="ICBC",
                     acceptance_number=acceptance_number,
                     name=name,

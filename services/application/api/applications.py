@@ -93,9 +93,7 @@ def list_applications():
 @blp.response(200, ApplicationSchema)
 def get_application(application_id: uuid.UUID):
     """The application with its card, rejection reasons and timeline (oldest first)."""
-    row = runtime().read(
-        lambda connection: dao_get_application_view(connection, str(application_id))
-    )
+    row = dao_get_application_view(runtime().reads, str(application_id))
     if row is None:
         raise NotFound("No such resource.")
     ensure_owner(row.account_id)
@@ -163,6 +161,8 @@ def create_application(payload: dict):
             status=Status.DRAFT.value,
             status_at=now,
             outlet_id=outlet_id,
+            outlet_name=outlet.name,
+            outlet_address=outlet.address,
             bank_code=outlet.bank_code,
             name=applicant["name"].strip(),
             gender=applicant["gender"],

@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 
-from flask import Response
+from flask import Response, request
 from flask_smorest import Blueprint
+from marshmallow import EXCLUDE, ValidationError
 
 from services.application.api.schemas import ProgressQuerySchema, ProgressSchema
 from services.application.dao import (
@@ -22,6 +23,7 @@ from services.application.dao import (
 )
 from services.application.domain.acceptance import normalise_acceptance_number
 from services.application.domain.applicant import normalise_name
+from services.application.domain.lookup import plainly_valid_lookup
 from services.application.rate_limit import rate_limited
 from services.application.runtime import Runtime
 from shared.errors import InvalidInput, NotFound
@@ -29,6 +31,7 @@ from shared.messaging.envelope import format_time
 from shared.resident_id import InvalidResidentId, parse_resident_id
 from shared.web.app import service_context
 from shared.web.auth import public
+from shared.web.problems import flatten_errors
 
 blp = Blueprint("progress", __name__, description="Progress look-up for every channel.")
 
@@ -42,16 +45,36 @@ def _limit() -> tuple[int, int]:
     return options.progress_rate_limit, options.progress_rate_window_seconds
 
 
+# This is the hot path of every channel: a plainly valid query is taken as it is
+# (domain/lookup.py), anything else is judged by the schema that documents the query.
+_QUERY = ProgressQuerySchema()
+
+
+def _query() -> dict:
+    args = request.args
+    query = plainly_valid_lookup(args)
+    if query is not None:
+        return query
+    try:
+        return _QUERY.load(args.to_dict(), unknown=EXCLUDE)
+    except ValidationError as exc:
+        raise InvalidInput(
+            "One or more fields are invalid.", errors=flatten_errors({"query": exc.messages})
+        ) from None
+
+
 @blp.route("/progress", methods=["GET"])
 @public
 @rate_limited("progress", _limit)
-@blp.arguments(ProgressQuerySchema(), location="query")  # one instance, not one per request
+@blp.doc(parameters=[{"in": "query", "schema": ProgressQuerySchema}])
 @blp.response(200, ProgressSchema)
 @blp.alt_response(404, description="Nothing matches these details (whatever was wrong)")
+@blp.alt_response(422, description="Missing or invalid look-up details")
 @blp.alt_response(429, description="Too many look-ups from this client")
-def get_progress(query: dict):
+def get_progress():
     """Status, when it last changed, and the outlet; by ID number + name or acceptance
     number + name."""
+    query = _query()
     runtime = _runtime()
     if "id_number" in query:
         try:
@@ -59,7 +82,7 @@ def get_progress(query: dict):
         except InvalidResidentId as exc:
             raise InvalidInput(str(exc), errors={"id_number": [str(exc)]}) from None
         index = runtime.id_number_index(id_number)
-        row = runtime.read(lambda c: dao_get_latest_application_by_id_number(c, index))
+        row = dao_get_latest_application_by_id_number(runtime.reads, index)
     else:
         number = normalise_acceptance_number(query["acceptance_number"])
         if number is None:
@@ -67,7 +90,7 @@ def get_progress(query: dict):
                 "Not an acceptance number.",
                 errors={"acceptance_number": ["Looks like SSC-20261125-7K3Q9M."]},
             )
-        row = runtime.read(lambda c: dao_get_application_by_acceptance_number(c, number))
+        row = dao_get_application_by_acceptance_number(runtime.reads, number)
     if row is None or normalise_name(row.name) != normalise_name(query["name"]):
         raise NotFound("No application matches these details.")
     body = {

@@ -87,6 +87,23 @@ def test_progress_follows_the_events(service, client, people, outlet):
     assert body["updated_at"] == format_time(at(30))
 
 
+def test_an_outlet_that_moves_is_shown_at_its_new_address(service, client, people):
+    outlet = add_outlet(service.database, name="建设银行海淀支行", address="海淀区旧址1号")
+    citizen = people.citizen()
+    number = submitted_application(client, citizen, outlet)["acceptance_number"]
+    query = {"acceptance_number": number, "name": citizen.name}
+    assert client.get(PROGRESS, query_string=query).get_json()["outlet"]["address"] == (
+        "海淀区旧址1号"
+    )
+    add_outlet(
+        service.database, **{**outlet, "name": "建设银行海淀分行", "address": "海淀区新址9号"}
+    )
+    assert client.get(PROGRESS, query_string=query).get_json()["outlet"] == {
+        "name": "建设银行海淀分行",
+        "address": "海淀区新址9号",
+    }
+
+
 def test_every_kind_of_mismatch_looks_the_same(client, people, outlet):
     """Unknown ID number, known ID number with the wrong name, unknown acceptance number, known
     acceptance number with the wrong name: one answer, so nobody learns who has applied."""

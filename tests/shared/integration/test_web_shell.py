@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 
 from shared.auth import ADMIN, CITIZEN
 from shared.errors import Conflict
+from shared.logs import ContextFilter
 from shared.web.app import create_service_app, unit_of_work
 from shared.web.auth import current_principal, public, requires_roles
 from shared.web.idempotency import idempotent
@@ -222,6 +223,29 @@ def test_health_readiness_and_metrics(client, app_and_settings):
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'sscard_http_requests_total{endpoint="unmatched",method="GET"' in metrics
     assert 'sscard_outbox_pending{service="application"} 0.0' in metrics
+
+
+def test_every_request_has_an_id_a_path_only_access_line_and_a_metric(client, caplog):
+    caplog.set_level("INFO", logger="sscard.access")
+    caplog.handler.addFilter(ContextFilter("application"))  # as configure_logging's handler
+    given = client.get(
+        "/api/v1/admin-only?id_number=11010519491231002X",
+        headers={
+            "X-Request-ID": "req-42",
+        },
+    )
+    fresh = client.get("/api/v1/boom")
+    assert given.headers["X-Request-ID"] == "req-42"
+    assert uuid.UUID(fresh.headers["X-Request-ID"])
+    lines = [(r.getMessage(), r.context) for r in caplog.records if r.name == "sscard.access"]
+    assert lines[0][0].startswith("GET /api/v1/admin-only 401 ")  # no query string
+    assert lines[0][1] == {"request_id": "req-42", "correlation_id": "req-42"}
+    assert lines[1][0].startswith("GET /api/v1/boom 500 ")
+    assert lines[1][1]["request_id"] == fresh.headers["X-Request-ID"]
+    metrics = client.get("/metrics").get_data(as_text=True)
+    assert 'endpoint="/api/v1/admin-only",method="GET",service="application",status="401"' in (
+        metrics
+    )
 
 
 def test_readiness_names_what_is_down(settings_factory):
