@@ -38,7 +38,7 @@ WARMUP_SECONDS = float(os.environ.get("BENCH_WARMUP_SECONDS", "1"))
 MEASURE_SECONDS = float(os.environ.get("BENCH_SECONDS", "4"))
 # The three endpoints are measured in turn, this many times, and each figure is the median
 # round: a machine busy with other work then weighs on all three alike.
-ROUNDS = int(os.environ.get("BENCH_ROUNDS", "3"))
+ROUNDS = int(os.environ.get("BENCH_ROUNDS", "5"))
 LOAD_PROCESSES = int(os.environ.get("BENCH_LOAD_PROCESSES", "2"))
 CONNECTIONS_PER_PROCESS = int(os.environ.get("BENCH_CONNECTIONS", "4"))
 APPLICATIONS = 200
