@@ -377,6 +377,13 @@ def run() -> list[Result]:
                     "requests / errors": f"{measured['requests']} / {measured['errors']}",
                     "every round (req/s)": f"{every_round(rounds[name])} "
                     f"(trivial {every_round(rounds[TRIVIAL])})",
+                    # Each round beside the trivial round measured just before it: how much of
+                    # the spread is the machine's speed drifting between rounds.
+                    "per-round ratios": ", ".join(
+                        f"{mine['rps'] / theirs['rps']:.0%}"
+                        for mine, theirs in zip(rounds[name], rounds[TRIVIAL], strict=True)
+                        if theirs["rps"]
+                    ),
                     "load": f"{LOAD_PROCESSES} processes × {CONNECTIONS_PER_PROCESS} keep-alive "
                     f"connections; median of {ROUNDS} rounds of {MEASURE_SECONDS:.0f} s",
                 },
