@@ -37,6 +37,7 @@ def dao_upsert_outlet(session: Session, data: dict[str, Any], version_at: dateti
         session.add(outlet)
     elif outlet.version_at > version_at:
         return False
+    moved = (outlet.name, outlet.address) != (data["name"], data["address"])
     outlet.bank_code = data["bank_code"]
     outlet.bank_name = data["bank_name"]
     outlet.name = data["name"]
@@ -44,12 +45,13 @@ def dao_upsert_outlet(session: Session, data: dict[str, Any], version_at: dateti
     outlet.address = data["address"]
     outlet.active = bool(data["active"])
     outlet.version_at = version_at
-    # The copies the progress look-up reads (see Application.outlet_name).
-    session.execute(
-        update(Application)
-        .where(Application.outlet_id == outlet.outlet_id)
-        .values(outlet_name=outlet.name, outlet_address=outlet.address)
-    )
+    if moved:
+        # The copies the progress look-up reads (see Application.outlet_name).
+        session.execute(
+            update(Application)
+            .where(Application.outlet_id == outlet.outlet_id)
+            .values(outlet_name=outlet.name, outlet_address=outlet.address)
+        )
     return True
 
 

@@ -42,7 +42,7 @@ class Application(Base):
     status: Mapped[str] = mapped_column(String(32))
     # When the fact behind the current status happened (the progress look-up's `updated_at`).
     status_at: Mapped[datetime] = mapped_column(UTCDateTime)
-    outlet_id: Mapped[str] = mapped_column(String(36))
+    outlet_id: Mapped[str] = mapped_column(String(36), index=True)
     # Copied from the outlet read model, and kept in step with it by every `outlet.upserted`:
     # the public progress look-up, the busiest read there is, then reads one row, no join.
     outlet_name: Mapped[str | None] = mapped_column(String(200))

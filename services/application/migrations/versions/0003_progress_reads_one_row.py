@@ -1,5 +1,6 @@
 """The progress look-up reads one row: outlet name and address copied onto each application
-(kept in step by `outlet.upserted`), and the person's applications indexed newest first.
+(kept in step by `outlet.upserted`, which finds them by the new outlet_id index), and the
+person's applications indexed newest first.
 
 Revision ID: 0003
 Revises: 0002
@@ -25,6 +26,7 @@ def upgrade() -> None:
         batch_op.create_index(
             "ix_applications_person_newest", ["id_number_index", "created_at"], unique=False
         )
+        batch_op.create_index(batch_op.f("ix_applications_outlet_id"), ["outlet_id"], unique=False)
     # Correlated subqueries: the same statement on PostgreSQL and SQLite.
     op.execute(
         "UPDATE applications SET "
@@ -36,6 +38,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     with op.batch_alter_table("applications", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_applications_outlet_id"))
         batch_op.drop_index("ix_applications_person_newest")
         batch_op.create_index(
             batch_op.f("ix_applications_id_number_index"), ["id_number_index"], unique=False
