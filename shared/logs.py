@@ -50,15 +50,6 @@ def log_context(**values: str | None) -> Iterator[None]:
         _context.reset(token)
 
 
-def bind_log_context(**values: str | None) -> None:
-    """Like `log_context` for code that cannot wrap a block (a Flask request)."""
-    _context.set({**current_log_context(), **{k: v for k, v in values.items() if v}})
-
-
-def clear_log_context() -> None:
-    _context.set({})
-
-
 def set_log_context(**values: str) -> contextvars.Token:
     """Replaces the context (a request's ids, at its start); `reset_log_context` undoes it."""
     return _context.set(values)

@@ -154,7 +154,7 @@ def _detect(models: FaceModels, rgb: Image.Image, kind: str) -> list:
     reduction = _reduction(rgb)
     if kind == ID_CARD:
         # The portrait is printed on the right of the card's front: look there first, and
-        # in the whole picture (a card held upside down, or small in the frame) only if not.
+        # in the whole picture (a card small in the frame, or off to one side) only if not.
         found = _find(models, grey, reduction, left=int(rgb.width * (1 - PORTRAIT_SIDE)))
         if found:
             return found
@@ -255,12 +255,10 @@ class FaceAnalyser:
     def analyse(self, images: list[bytes], kinds: list[str] | None = None) -> list[ImageFacts]:
         """The facts of each image; `kinds` says which are ID card fronts (default: photos)."""
         kinds = kinds or [PHOTO] * len(images)
-        if self._pool is None:
-            return [
-                analyse_image(data, kind=kind, encoder=self.encoder)
-                for data, kind in zip(images, kinds, strict=True)
-            ]
-        return list(self._pool.map(_analyse, images, kinds, [self.encoder] * len(images)))
+        if len(kinds) != len(images):
+            raise ValueError("one kind per image")
+        run = map if self._pool is None else self._pool.map
+        return list(run(_analyse, images, kinds, [self.encoder] * len(images)))
 
     def close(self) -> None:
         if self._pool is not None:
