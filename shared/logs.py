@@ -28,13 +28,36 @@ def current_log_context() -> dict[str, str]:
 ID_NUMBER_PATTERN = re.compile(r"(?<![0-9A-Za-z-])(\d{17}[\dXx])(?![0-9A-Za-z-])")
 
 
-# Most lines hold no run of 17 digits at all; finding that out is twice as fast without the
-# pattern's look-arounds.
-_DIGIT_RUN = re.compile(r"\d{17}")
+_RUN = 17  # an ID number starts with 17 digits
+
+
+def has_digit_run(text: str) -> bool:
+    """Whether `text` holds 17 consecutive decimal digits (what `\\d{17}` finds), cheaply.
+
+    Every log line passes here and nearly none holds such a run. A regular expression tries a
+    match at every position (11 µs for an access log line); this looks at every 17th character,
+    since a run of 17 must cover one of them, and measures the run only around a digit."""
+    length = len(text)
+    probe = _RUN - 1
+    while probe < length:
+        if not text[probe].isdecimal():
+            probe += _RUN
+            continue
+        start = probe
+        while start > 0 and text[start - 1].isdecimal():
+            start -= 1
+        end = probe + 1
+        while end < length and text[end].isdecimal():
+            end += 1
+        if end - start >= _RUN:
+            return True
+        # text[end] is not a digit: a run after it covers end + 16 or a probe past it.
+        probe = end + _RUN
+    return False
 
 
 def mask_id_numbers(text: str) -> str:
-    if _DIGIT_RUN.search(text) is None:
+    if not has_digit_run(text):
         return text
     return ID_NUMBER_PATTERN.sub(lambda m: mask_id_number(m.group(1)), text)
 
@@ -107,9 +130,11 @@ class JsonFormatter(logging.Formatter):
             "message": record.getMessage(),
             **getattr(record, "context", {}),
         }
-        for key, value in vars(record).items():
-            if key not in _RESERVED and not key.startswith("_"):
-                entry[key] = value
+        # Extra fields are rare: the set difference finds them without a Python-level pass
+        # over the two dozen attributes every record has.
+        for key in sorted(vars(record).keys() - _RESERVED):
+            if not key.startswith("_"):
+                entry[key] = getattr(record, key)
         exception = _exception_text(self, record)
         if exception:
             entry["exception"] = exception
@@ -136,5 +161,12 @@ def configure_logging(service: str, *, level: str = "INFO", json_lines: bool = T
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # No sscard line shows the calling function, thread or process, so records need not
+    # collect them: a third of an access log line's cost (the settings the logging HOWTO's
+    # "Optimization" section names for this).
+    logging._srcfile = None
+    logging.logThreads = False
+    logging.logProcesses = False
+    logging.logMultiprocessing = False
     # pika narrates every frame at INFO; its warnings and errors are what operators need.
     logging.getLogger("pika").setLevel(logging.WARNING)

@@ -7,8 +7,9 @@ default for every POST, PUT and PATCH. Upload routes declare their own types and
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 
-from flask import Flask, current_app, request
+from flask import Flask, request
 from werkzeug.exceptions import RequestEntityTooLarge
 
 from shared.config import Settings
@@ -61,4 +62,4 @@ def _body_rules(app: Flask) -> None:
 
 
 def register_body_rules(app: Flask) -> None:
-    app.before_request(lambda: _body_rules(current_app))
+    app.before_request(partial(_body_rules, app))

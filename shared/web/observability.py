@@ -54,6 +54,7 @@ def _safe_id(value: str | None) -> str | None:
 REQUEST_ID_KEY = "sscard.request_id"
 CORRELATION_ID_KEY = "sscard.correlation_id"
 _ENDPOINT_KEY = "sscard.endpoint"
+_METHODS = frozenset(("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"))
 _UNLOGGED = frozenset(("/healthz", "/readyz", "/metrics"))
 
 
@@ -68,8 +69,11 @@ class RequestContext:
     def __init__(self, app: Flask) -> None:
         self.wsgi_app = app.wsgi_app
         self.service = app.extensions["sscard"].settings.service
+        # The labelled series, found once per (method, route, status) rather than per request.
+        self._series: dict[tuple[str, str, int], tuple] = {}
 
-        # The route's rule, the metrics label, is only known inside Flask.
+        # The route's rule, the metrics label, is only known inside Flask (which clears its
+        # request from the environ before the response reaches this middleware).
         @app.before_request
         def _note_endpoint() -> None:
             rule = request.url_rule
@@ -96,11 +100,20 @@ class RequestContext:
             reset_log_context(token)
 
     def _record(self, environ: dict, status: int, started: float) -> None:
+        elapsed = time.perf_counter() - started
         endpoint = environ.get(_ENDPOINT_KEY) or "unmatched"
         method = environ.get("REQUEST_METHOD", "")
-        elapsed = time.perf_counter() - started
-        REQUESTS.labels(self.service, method, endpoint, status).inc()
-        LATENCY.labels(self.service, method, endpoint).observe(elapsed)
+        # A client's made-up method must not mint new series.
+        label = method if method in _METHODS else "other"
+        key = (label, endpoint, status)
+        series = self._series.get(key)
+        if series is None:
+            series = self._series[key] = (
+                REQUESTS.labels(self.service, label, endpoint, status),
+                LATENCY.labels(self.service, label, endpoint),
+            )
+        series[0].inc()
+        series[1].observe(elapsed)
         if endpoint not in _UNLOGGED:
             # The path only: query strings may carry personal data (progress look-ups).
             log.info("%s %s %s %.1fms", method, request_path(environ), status, elapsed * 1000)

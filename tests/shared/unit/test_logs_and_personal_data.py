@@ -3,10 +3,12 @@ from __future__ import annotations
 import io
 import json
 import logging
+import random
+import re
 
 import pytest
 
-from shared.logs import configure_logging, log_context, mask_id_numbers
+from shared.logs import configure_logging, has_digit_run, log_context, mask_id_numbers
 from shared.pii import FieldCipher, mask_id_number, mask_phone
 
 ID_NUMBER = "11010519491231002X"
@@ -24,6 +26,20 @@ def test_id_numbers_are_masked_anywhere_in_a_line_but_uuids_and_long_numbers_are
     assert "110105********002X" in masked
     assert "6f1c1a3e-9c1b-4d8e-9a7b-1f2e3d4c5b6a" in masked
     assert mask_id_numbers("order 1234567890123456789012") == "order 1234567890123456789012"
+
+
+def test_the_quick_digit_run_check_finds_exactly_what_the_pattern_finds():
+    # Runs of every length near 17, at every offset, of ASCII and full-width digits, between
+    # letters, hyphens and other digits' neighbours: the check skips ahead, so boundaries matter.
+    alphabet = "0123456789０１２３４５６７８９a-X ²"
+    rng = random.Random(17)
+    pattern = re.compile(r"\d{17}")
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randrange(60)))
+        digits = "".join(rng.choice("0123456789０９") for _ in range(rng.randrange(14, 20)))
+        cut = rng.randrange(len(text) + 1)
+        for candidate in (text, text[:cut] + digits + text[cut:]):
+            assert has_digit_run(candidate) == bool(pattern.search(candidate)), candidate
 
 
 @pytest.fixture
