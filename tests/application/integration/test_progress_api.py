@@ -71,6 +71,20 @@ def test_an_acceptance_number_is_forgiven_case_and_hyphens(client, people, outle
     assert response.status_code == 200
 
 
+def test_a_repeated_key_counts_once_and_broken_encoding_is_a_plain_miss(client, people, outlet):
+    citizen = people.citizen()
+    number = submitted_application(client, citizen, outlet)["acceptance_number"]
+    # The first value counts, as for every other query in the API (request.args.get).
+    repeated = [("name", citizen.name), ("name", "李娜"), ("acceptance_number", number)]
+    assert client.get(PROGRESS, query_string=repeated).status_code == 200
+    swapped = [("name", "李娜"), ("name", citizen.name), ("acceptance_number", number)]
+    assert client.get(PROGRESS, query_string=swapped).status_code == 404
+    # Bytes that are not UTF-8 stay percent-encoded, so the name simply does not match.
+    broken = client.get(f"{PROGRESS}?acceptance_number={number}&name=%FF%FE")
+    assert broken.status_code == 404
+    assert broken.mimetype == "application/problem+json"
+
+
 def test_progress_follows_the_events(service, client, people, outlet):
     citizen = people.citizen()
     application = submitted_application(client, citizen, outlet)
