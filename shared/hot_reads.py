@@ -10,9 +10,15 @@ here, that is under half the client-side CPU of the same read through SQLAlchemy
 (docs/operations.md, "How fast"). On SQLite, which has no round trips to save, the service's
 engine runs them.
 
-Parameters are strings or integers (sent as text; the compiled SQL casts them). A connection
-that turns out dead is replaced and the read tried once more; a database that stays
+Parameters are strings, integers or datetimes (sent as text; the compiled SQL casts them). A
+connection that turns out dead is replaced and the read tried once more; a database that stays
 unreachable is a `TransientError` (503), as everywhere else.
+
+One kind of write may take this path too: a counter whose last increments may be lost in a
+crash (a rate limit's window), as one `INSERT … ON CONFLICT … RETURNING` or `DELETE`. These
+connections run with `synchronous_commit` off, so such a write does not wait for the WAL to
+reach the disk; nothing whose loss matters may be written here (a retried write would count
+twice, which a rate limit also shrugs off).
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from psycopg.errors import error_from_result
 from sqlalchemy import Engine
 from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.sql import Select
+from sqlalchemy.sql import Executable
 
 from shared.errors import TransientError
 
@@ -56,7 +62,8 @@ class _ThreadConnection:
 class HotReads:
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
-        self._postgresql = engine.dialect.name == "postgresql"
+        self.dialect_name = engine.dialect.name
+        self._postgresql = self.dialect_name == "postgresql"
         self._conninfo = engine.url.set(drivername="postgresql").render_as_string(
             hide_password=False
         )
@@ -64,8 +71,8 @@ class HotReads:
         self._compiling = threading.Lock()
         self._local = threading.local()
 
-    def first(self, statement: Select, params: dict[str, Any]) -> Any | None:
-        """The first row (a namedtuple of the selected columns), or None."""
+    def first(self, statement: Executable, params: dict[str, Any]) -> Any | None:
+        """The first row (a namedtuple of the selected or returned columns), or None."""
         if not self._postgresql:
             return self._first_with_engine(statement, params)
         prepared = self._prepared(statement)
@@ -95,7 +102,7 @@ class HotReads:
     def close(self) -> None:
         self._discard()
 
-    def _prepared(self, statement: Select) -> _Prepared:
+    def _prepared(self, statement: Executable) -> _Prepared:
         # Keyed by identity: the statements are module constants, compiled on first use.
         found = self._statements.get(id(statement))
         if found is not None:
@@ -110,7 +117,7 @@ class HotReads:
                 sql=str(compiled).encode(),
                 order=tuple(compiled.positiontup or ()),
                 defaults=dict(compiled.params),
-                row=namedtuple("Row", statement.selected_columns.keys()),
+                row=namedtuple("Row", statement.exported_columns.keys()),
             )
             self._statements[id(statement)] = found
             return found
@@ -127,7 +134,12 @@ class HotReads:
         state: _ThreadConnection | None = getattr(self._local, "state", None)
         if state is None or fresh or state.connection.closed:
             try:
-                connection = psycopg.connect(self._conninfo, autocommit=True, connect_timeout=5)
+                connection = psycopg.connect(
+                    self._conninfo,
+                    autocommit=True,
+                    connect_timeout=5,
+                    options="-c synchronous_commit=off",  # see the module's notes on writes
+                )
             except psycopg.OperationalError as exc:
                 raise TransientError(f"database unavailable: {exc}") from exc
             state = _ThreadConnection(connection, Transformer(connection))
@@ -140,10 +152,11 @@ class HotReads:
         if state is not None:
             state.connection.close()
 
-    def _first_with_engine(self, statement: Select, params: dict[str, Any]) -> Any | None:
+    def _first_with_engine(self, statement: Executable, params: dict[str, Any]) -> Any | None:
         try:
-            with self.engine.connect() as connection:
-                return connection.execute(statement, params).first()
+            with self.engine.begin() as connection:  # begin: a counter's write must commit
+                result = connection.execute(statement, params)
+                return result.first() if result.returns_rows else None
         except DBAPIError as exc:
             if isinstance(exc, OperationalError) or exc.connection_invalidated:
                 raise TransientError(f"database unavailable: {exc.orig}") from exc

@@ -278,23 +278,41 @@ def dao_get_document_kinds(session: Session, application_id: str) -> set[str]:
 # -- rate limits --------------------------------------------------------------------------------
 
 
-def dao_count_request(session: Session, bucket: str, window_start: datetime) -> int:
-    """Counts one request in the client's current window and returns the count so far. One
-    atomic upsert, so concurrent requests in any number of processes are all counted."""
-    bucket = hashlib.sha256(bucket.encode()).hexdigest()[:40]  # short, fixed-length keys
-    dialect = postgresql if session.get_bind().dialect.name == "postgresql" else sqlite
+def _count_request_statement(dialect):
     statement = dialect.insert(RateLimitWindow).values(
-        bucket=bucket, window_start=window_start, count=1
+        bucket=bindparam("bucket"),
+        window_start=bindparam("window_start", type_=RateLimitWindow.window_start.type),
+        count=1,
     )
-    statement = statement.on_conflict_do_update(
+    return statement.on_conflict_do_update(
         index_elements=[RateLimitWindow.bucket, RateLimitWindow.window_start],
         set_={"count": RateLimitWindow.count + 1},
     ).returning(RateLimitWindow.count)
-    count = session.execute(statement).scalar_one()
+
+
+_COUNT_REQUEST = {
+    "postgresql": _count_request_statement(postgresql),
+    "sqlite": _count_request_statement(sqlite),
+}
+_FORGET_ENDED_WINDOWS = delete(RateLimitWindow).where(
+    RateLimitWindow.window_start < bindparam("window_start")
+)
+
+
+def dao_count_request(reads: HotReads, bucket: str, window_start: datetime) -> int:
+    """Counts one request in the client's current window and returns the count so far. One
+    atomic upsert, so concurrent requests in any number of processes are all counted; it runs
+    on every public look-up, so on the hot-statement path (one round trip, no wait for the
+    disk: a count lost in a crash only lets a client a few look-ups more)."""
+    params = {
+        "bucket": hashlib.sha256(bucket.encode()).hexdigest()[:40],  # short, fixed-length keys
+        "window_start": window_start,
+    }
+    count = reads.first(_COUNT_REQUEST[reads.dialect_name], params).count
     if count == 1:
         # A new window for this client: a good moment to forget finished windows (windows
         # are aligned, so every earlier one has ended).
-        session.execute(delete(RateLimitWindow).where(RateLimitWindow.window_start < window_start))
+        reads.first(_FORGET_ENDED_WINDOWS, {"window_start": window_start})
     return count
 
 

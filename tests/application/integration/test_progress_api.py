@@ -4,12 +4,19 @@ learn."""
 from __future__ import annotations
 
 import uuid
+from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import select
 
-from services.application.dao import dao_get_application, dao_record_progress
+from services.application.dao import (
+    dao_count_request,
+    dao_get_application,
+    dao_record_progress,
+)
 from services.application.domain.progress import ProgressFact
 from services.application.domain.status import Status
+from services.application.models import RateLimitWindow
 from shared.messaging.envelope import format_time
 from shared.uow import UnitOfWork
 from tests.application.integration.factories import (
@@ -186,6 +193,20 @@ def test_look_ups_are_rate_limited_per_client_across_workers(service, people, ou
     assert clients[0].get(PROGRESS, query_string=query, environ_base=other).status_code == 404
     for instance in limited:
         instance.database.dispose()
+
+
+def test_each_window_counts_from_one_and_ended_windows_are_forgotten(service):
+    reads = service.app.extensions["sscard"].extras["runtime"].reads
+    bucket = f"progress:{uuid.uuid4()}"
+    first, second = (
+        datetime(2026, 11, 25, 9, 0, tzinfo=UTC),
+        datetime(2026, 11, 25, 9, 1, tzinfo=UTC),
+    )
+    assert [dao_count_request(reads, bucket, first) for _ in range(3)] == [1, 2, 3]
+    assert dao_count_request(reads, bucket, second) == 1
+    with service.database.session_factory() as session:
+        left = session.scalars(select(RateLimitWindow.window_start)).all()
+    assert first not in left and second in left
 
 
 def test_behind_a_trusted_proxy_the_forwarded_address_is_the_client(service):
