@@ -51,7 +51,8 @@ class Runtime:
 
     @cached_property
     def reads(self) -> HotReads:
-        """The one-statement reads of the busiest paths (application view, progress)."""
+        """The one-statement reads of the busiest paths (application view, progress) and the
+        progress rate limit's counter."""
         if self.engine is None:
             raise RuntimeError("the runtime was built without the service's engine")
         return HotReads(self.engine)

@@ -220,8 +220,10 @@ def test_health_readiness_and_metrics(client, app_and_settings):
     assert ready.status_code == 200, ready.get_data(as_text=True)
     assert ready.get_json()["checks"] == {"database": "ok", "broker": "ok"}
     client.get("/api/v1/nothing-here")
+    client.open("/api/v1/nothing-here", method="BREW")  # RFC 2324: not a method to label by
     metrics = client.get("/metrics").get_data(as_text=True)
     assert 'sscard_http_requests_total{endpoint="unmatched",method="GET"' in metrics
+    assert 'method="other"' in metrics and "BREW" not in metrics
     assert 'sscard_outbox_pending{service="application"} 0.0' in metrics
 
 
