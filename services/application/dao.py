@@ -7,7 +7,7 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import bindparam, delete, func, select, update
+from sqlalchemy import Integer, bindparam, delete, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -282,11 +282,11 @@ def _count_request_statement(dialect):
     statement = dialect.insert(RateLimitWindow).values(
         bucket=bindparam("bucket"),
         window_start=bindparam("window_start", type_=RateLimitWindow.window_start.type),
-        count=1,
+        count=bindparam("counted", type_=Integer),
     )
     return statement.on_conflict_do_update(
         index_elements=[RateLimitWindow.bucket, RateLimitWindow.window_start],
-        set_={"count": RateLimitWindow.count + 1},
+        set_={"count": RateLimitWindow.count + statement.excluded.count},
     ).returning(RateLimitWindow.count)
 
 
@@ -299,17 +299,20 @@ _FORGET_ENDED_WINDOWS = delete(RateLimitWindow).where(
 )
 
 
-def dao_count_request(reads: HotReads, bucket: str, window_start: datetime) -> int:
-    """Counts one request in the client's current window and returns the count so far. One
-    atomic upsert, so concurrent requests in any number of processes are all counted; it runs
-    on every public look-up, so on the hot-statement path (one round trip, no wait for the
+def dao_count_request(
+    reads: HotReads, bucket: str, window_start: datetime, counted: int = 1
+) -> int:
+    """Adds `counted` requests to the client's count for the window and returns the new count.
+    One atomic upsert, so concurrent requests in any number of processes are all counted; it
+    runs on public look-ups, so on the hot-statement path (one round trip, no wait for the
     disk: a count lost in a crash only lets a client a few look-ups more)."""
     params = {
         "bucket": hashlib.sha256(bucket.encode()).hexdigest()[:40],  # short, fixed-length keys
         "window_start": window_start,
+        "counted": counted,
     }
     count = reads.first(_COUNT_REQUEST[reads.dialect_name], params).count
-    if count == 1:
+    if count == counted:
         # A new window for this client: a good moment to forget finished windows (windows
         # are aligned, so every earlier one has ended).
         reads.first(_FORGET_ENDED_WINDOWS, {"window_start": window_start})

@@ -4,12 +4,14 @@ from its settings: options, file storage, the personal-data cipher and the peer 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, partial
 
 from sqlalchemy import Engine
 
 from services.application import config
 from services.application.accounts import AccountsClient
+from services.application.dao import dao_count_request
+from services.application.rate_limit import ClientWindows
 from services.application.storage import FileStore
 from shared.auth.service_tokens import ServiceTokenClient
 from shared.config import Settings
@@ -56,6 +58,11 @@ class Runtime:
         if self.engine is None:
             raise RuntimeError("the runtime was built without the service's engine")
         return HotReads(self.engine)
+
+    @cached_property
+    def client_windows(self) -> ClientWindows:
+        """This process's share of the per-client rate limit counts (rate_limit.py)."""
+        return ClientWindows(partial(dao_count_request, self.reads))
 
     def encrypt_id_number(self, id_number: str) -> str:
         return self.cipher.encrypt(id_number, column=ID_NUMBER_COLUMN)

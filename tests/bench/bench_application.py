@@ -5,8 +5,9 @@ each beside a trivial Flask JSON endpoint served the same way in the same run.
 Both servers run as `python -m shared.process application web` runs the service: gunicorn,
 gthread workers, `WEB_WORKERS` × `WEB_THREADS` (2 × 2 by default), on PostgreSQL. The load
 comes from separate processes (Python, http.client keep-alive connections). The progress
-rate limit stays on, as in production, with a limit no run reaches: every request comes from
-one address, and each one is counted in the database as a real look-up is.
+rate limit stays on, as in production, with a limit no run reaches: all the load comes from
+one address, as from a channel's server, and is counted in the database as such a client's
+look-ups are (in leases of up to 256, services/application/rate_limit.py).
 
 Target: at least 60 % of the trivial endpoint's requests per second, p99 under 25 ms.
 

@@ -3,8 +3,11 @@ learn."""
 
 from __future__ import annotations
 
+import time
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 
 import pytest
 from sqlalchemy import select
@@ -17,6 +20,7 @@ from services.application.dao import (
 from services.application.domain.progress import ProgressFact
 from services.application.domain.status import Status
 from services.application.models import RateLimitWindow
+from services.application.rate_limit import ClientWindows
 from shared.messaging.envelope import format_time
 from shared.uow import UnitOfWork
 from tests.application.integration.factories import (
@@ -203,6 +207,7 @@ def test_each_window_counts_from_one_and_ended_windows_are_forgotten(service):
         datetime(2026, 11, 25, 9, 1, tzinfo=UTC),
     )
     assert [dao_count_request(reads, bucket, first) for _ in range(3)] == [1, 2, 3]
+    assert dao_count_request(reads, bucket, first, 40) == 43
     assert dao_count_request(reads, bucket, second) == 1
     with service.database.session_factory() as session:
         left = session.scalars(select(RateLimitWindow.window_start)).all()
@@ -229,3 +234,19 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_the_client(service):
     )
     assert (first.status_code, second.status_code, again.status_code) == (404, 404, 429)
     proxied.database.dispose()
+
+
+def test_workers_counting_in_batches_on_threads_admit_exactly_the_limit(service):
+    """Two processes' worth of leases on the real database, each serving on four threads."""
+    reads = service.app.extensions["sscard"].extras["runtime"].reads
+    workers = [ClientWindows(partial(dao_count_request, reads)) for _ in range(2)]
+    bucket, allowed, now = f"progress:{uuid.uuid4()}", 2_000, time.time()
+
+    def serve(worker: ClientWindows) -> list[int | None]:
+        return [worker.admit(bucket, allowed, 86_400, now) for _ in range(400)]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = [answer for done in pool.map(serve, workers * 4) for answer in done]
+    held = sum(worker.held(bucket) for worker in workers)
+    assert answers.count(None) + held == allowed
+    assert answers.count(None) >= allowed - 2 * 4 * 2  # a few held per thread at most
