@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import uuid
 
+import flask
 import pytest
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
@@ -15,7 +16,7 @@ from sqlalchemy import func, select
 from shared.auth import ADMIN, CITIZEN
 from shared.errors import Conflict
 from shared.logs import ContextFilter
-from shared.web.app import create_service_app, unit_of_work
+from shared.web.app import ServiceFlask, create_service_app, unit_of_work
 from shared.web.auth import current_principal, public, requires_roles
 from shared.web.idempotency import idempotent
 from shared.web.limits import accepts
@@ -300,3 +301,30 @@ def test_trace_redacts_id_numbers_and_inline_files():
         "applicant": {"id_number": "110105********002X"},
         "photo": {"data_base64": "<4 characters omitted>"},
     }
+
+
+def test_each_view_and_hook_is_asked_once_whether_it_is_a_coroutine(client, monkeypatch):
+    asked: list = []
+    real = flask.app.iscoroutinefunction
+    monkeypatch.setattr(flask.app, "iscoroutinefunction", lambda f: asked.append(f) or real(f))
+    for _ in range(3):
+        assert client.get("/api/v1/boom").status_code == 500
+    once = len(asked)
+    assert once > 0
+    for _ in range(3):
+        client.get("/api/v1/boom")
+    assert len(asked) == once
+
+
+def test_a_coroutine_view_is_handled_as_plain_flask_handles_it():
+    async def view():
+        return "ok"
+
+    def outcome(app):
+        try:
+            return type(app.ensure_sync(view)).__name__
+        except RuntimeError as exc:  # Flask without its async extra
+            return str(exc)
+
+    assert outcome(ServiceFlask("a")) == outcome(flask.Flask("b"))
+    assert ServiceFlask("c").ensure_sync(outcome) is outcome

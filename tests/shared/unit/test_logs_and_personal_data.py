@@ -5,10 +5,17 @@ import json
 import logging
 import random
 import re
+import sys
 
 import pytest
 
-from shared.logs import configure_logging, has_digit_run, log_context, mask_id_numbers
+from shared.logs import (
+    JsonFormatter,
+    configure_logging,
+    has_digit_run,
+    log_context,
+    mask_id_numbers,
+)
 from shared.pii import FieldCipher, mask_id_number, mask_phone
 
 ID_NUMBER = "11010519491231002X"
@@ -65,6 +72,51 @@ def test_log_lines_are_json_with_context_and_never_a_full_id_number(captured_jso
     assert ID_NUMBER not in captured_json_log.getvalue()
     assert "110105********002X" in lines[0]["message"]
     assert "ValueError" in lines[1]["exception"]
+
+
+def test_a_plain_record_is_written_out_exactly_as_the_encoder_writes_it(monkeypatch):
+    # The access line's short way must give the same line as the encoder, byte for byte:
+    # quotes, backslashes, control characters, non-ASCII text, ID numbers, odd contexts.
+    formatter = JsonFormatter()
+    written_out = []
+    plain_line = formatter._plain_line
+    monkeypatch.setattr(
+        formatter, "_plain_line", lambda *a: written_out.append(1) or plain_line(*a)
+    )
+    alphabet = 'aZ09 "\\/\n\t\x00\x1f\x7f王芳²０é\u2028😀{}:,%'
+    rng = random.Random(9457)
+
+    def text() -> str:
+        return "".join(rng.choice(alphabet) for _ in range(rng.randrange(30)))
+
+    for _ in range(3_000):
+        message = text() + (ID_NUMBER if rng.random() < 0.2 else "")
+        record = logging.LogRecord(text() or "x", logging.INFO, "", 0, message, (), None)
+        if rng.random() < 0.8:
+            record.service = text()
+        record.context = {text(): text() for _ in range(rng.randrange(4))}
+        if rng.random() < 0.1:
+            record.context["request_id"] = rng.choice([7, None])  # not a string: the long way
+        if rng.random() < 0.05:
+            record.context["time"] = text()  # a context key that is a base field
+        line = formatter.format(record)
+        expected = mask_id_numbers(
+            json.dumps(formatter._entry(record, record.context), ensure_ascii=False, default=str)
+        )
+        assert line == expected, record.__dict__
+    assert len(written_out) > 2_000  # most records took the short way
+
+
+def test_records_with_extra_fields_or_an_exception_keep_them():
+    formatter = JsonFormatter()
+    record = logging.LogRecord("unit", logging.ERROR, "", 0, "failed", (), None)
+    record.service, record.context, record.attempt = "unit", {"event_id": "evt-1"}, 3
+    assert json.loads(formatter.format(record))["attempt"] == 3
+    try:
+        raise ValueError("bad")
+    except ValueError:
+        record = logging.LogRecord("unit", logging.ERROR, "", 0, "failed", (), sys.exc_info())
+    assert "ValueError" in json.loads(formatter.format(record))["exception"]
 
 
 def test_field_encryption_round_trips_and_is_bound_to_its_column():
