@@ -135,3 +135,5 @@ def test_blind_index_is_deterministic_keyed_and_column_scoped():
     assert index == one.blind_index(ID_NUMBER, column="accounts.id_number")
     assert index != other.blind_index(ID_NUMBER, column="accounts.id_number")
     assert index != one.blind_index(ID_NUMBER, column="cases.id_number")
+    # Indexes already stored must still be found: the value is pinned, not just stable.
+    assert index == "ee45efd2ddc1d86658b8f3a724fe1a02be75d54110233abbedd9bf513452512d"
