@@ -14,6 +14,7 @@ from shared.logs import (
     configure_logging,
     has_digit_run,
     log_context,
+    log_info_line,
     mask_id_numbers,
 )
 from shared.pii import FieldCipher, mask_id_number, mask_phone
@@ -117,6 +118,44 @@ def test_records_with_extra_fields_or_an_exception_keep_them():
     except ValueError:
         record = logging.LogRecord("unit", logging.ERROR, "", 0, "failed", (), sys.exc_info())
     assert "ValueError" in json.loads(formatter.format(record))["exception"]
+
+
+def test_a_line_logged_the_short_way_is_the_line_logger_info_writes(captured_json_log, monkeypatch):
+    log = logging.getLogger("sscard.access")
+    ours = logging.getLogger().handlers[0]
+    # Only the handler configure_logging made, as in a service (pytest adds its own).
+    monkeypatch.setattr(logging.getLogger(), "handlers", [ours])
+    records = []
+    ours.addFilter(lambda record: records.append(record) or True)
+    message = f'GET /api/v1/"{ID_NUMBER}"\\x 200 1.2ms 王芳'
+    with log_context(request_id="req-1", correlation_id="corr-1"):
+        log_info_line(log, message)
+        assert records == []  # no record, filter or handler call: written straight out
+        log.info("%s", message)
+        assert len(records) == 1
+    short, ordinary = captured_json_log.getvalue().splitlines()
+    assert ID_NUMBER not in short
+    assert json.loads(short).pop("time") and json.loads(ordinary).pop("time")
+    assert re.sub('"time": "[^"]*"', "", short) == re.sub('"time": "[^"]*"', "", ordinary)
+
+
+def test_a_line_logged_the_short_way_respects_levels_and_other_set_ups(
+    captured_json_log, caplog, monkeypatch
+):
+    log = logging.getLogger("sscard.access")
+    ours = logging.getLogger().handlers[0]
+    with monkeypatch.context() as patch:
+        patch.setattr(logging.getLogger(), "handlers", [ours])
+        log.setLevel(logging.WARNING)
+        try:
+            log_info_line(log, "not wanted")
+        finally:
+            log.setLevel(logging.NOTSET)
+    assert captured_json_log.getvalue() == ""
+    # Another handler on the root (here pytest's) means the ordinary way, which it sees.
+    with caplog.at_level(logging.INFO, logger="sscard.access"):
+        log_info_line(log, "seen by the test")
+    assert [record.getMessage() for record in caplog.records] == ["seen by the test"]
 
 
 def test_field_encryption_round_trips_and_is_bound_to_its_column():
