@@ -274,12 +274,11 @@ def configure_logging(service: str, *, level: str = "INFO", json_lines: bool = T
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
-    # No sscard line shows the calling function, thread or process, so records need not
-    # collect them: a third of an access log line's cost (the settings the logging HOWTO's
-    # "Optimization" section names for this).
+    # No sscard line shows the calling function or thread, so records need not collect them
+    # (the settings the logging HOWTO's "Optimization" section names). The process id stays:
+    # gunicorn's own lines show it.
     logging._srcfile = None
     logging.logThreads = False
-    logging.logProcesses = False
     logging.logMultiprocessing = False
     # pika narrates every frame at INFO; its warnings and errors are what operators need.
     logging.getLogger("pika").setLevel(logging.WARNING)

@@ -3,6 +3,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import random
 import re
 import sys
@@ -156,6 +157,12 @@ def test_a_line_logged_the_short_way_respects_levels_and_other_set_ups(
     with caplog.at_level(logging.INFO, logger="sscard.access"):
         log_info_line(log, "seen by the test")
     assert [record.getMessage() for record in caplog.records] == ["seen by the test"]
+
+
+def test_records_still_carry_the_process_id_that_gunicorn_lines_show(captured_json_log):
+    record = logging.LogRecord("gunicorn.error", logging.INFO, "", 0, "Worker exiting", (), None)
+    gunicorn_style = logging.Formatter("[%(process)d] [%(levelname)s] %(message)s")
+    assert gunicorn_style.format(record) == f"[{os.getpid()}] [INFO] Worker exiting"
 
 
 def test_field_encryption_round_trips_and_is_bound_to_its_column():
