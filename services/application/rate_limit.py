@@ -20,12 +20,16 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import wraps
+from typing import TYPE_CHECKING
 
 from flask import request
 
 from services.application.domain import rate_window
 from shared.errors import TooManyRequests
 from shared.web.app import service_context
+
+if TYPE_CHECKING:
+    from services.application.runtime import Runtime
 
 # Past this many clients in one window a process forgets its leases (which only refuses their
 # holders' next requests a little early, never admits more): a bound on its memory.
@@ -81,18 +85,19 @@ class ClientWindows:
             return lease.left if lease else 0
 
 
-def rate_limited(scope: str, limit: Callable[[], tuple[int, int]]) -> Callable:
+def rate_limited(scope: str, limit: Callable[[Runtime], tuple[int, int]]) -> Callable:
     """Counts each request to the route against its client's window; 429 past the limit.
-    `limit()` gives (requests per window, window seconds); 0 requests turns the limit off."""
+    `limit(runtime)` gives (requests per window, window seconds); 0 requests turns the limit
+    off."""
 
     def decorator(view: Callable) -> Callable:
         @wraps(view)
         def wrapper(*args, **kwargs):
-            allowed, window = limit()
+            runtime = service_context().extras["runtime"]
+            allowed, window = limit(runtime)
             if allowed > 0:
-                windows = service_context().extras["runtime"].client_windows
                 bucket = f"{scope}:{request.remote_addr or 'unknown'}"
-                wait = windows.admit(bucket, allowed, window, time.time())
+                wait = runtime.client_windows.admit(bucket, allowed, window, time.time())
                 if wait is not None:
                     raise TooManyRequests(
                         "Too many look-ups from your address; try again later.", retry_after=wait

@@ -11,6 +11,7 @@ from flask_smorest import Blueprint
 
 from shared.auth.tokens import Principal
 from shared.errors import Forbidden, NotFound, Unauthorized
+from shared.web.openapi import documented
 
 BEARER_SECURITY = [{"bearerAuth": []}]
 
@@ -41,7 +42,7 @@ def requires_roles(*roles: str) -> Callable:
             return view(*args, **kwargs)
 
         wrapper._sscard_roles = roles  # type: ignore[attr-defined]
-        return Blueprint.doc(security=BEARER_SECURITY)(wrapper)
+        return documented(Blueprint.doc(security=BEARER_SECURITY))(wrapper)
 
     return decorator
 

@@ -63,6 +63,7 @@ from shared.web.app import readonly_session, service_context, unit_of_work
 from shared.web.auth import current_principal, ensure_owner, requires_roles
 from shared.web.idempotency import idempotent
 from shared.web.limits import JSON, accepts
+from shared.web.openapi import documented
 from shared.web.problems import flatten_errors
 
 blp = Blueprint("applications", __name__, description="A citizen's card applications.")
@@ -90,7 +91,7 @@ def list_applications():
 
 @blp.route("/applications/<uuid:application_id>", methods=["GET"])
 @requires_roles(CITIZEN)
-@blp.response(200, ApplicationSchema)
+@documented(blp.response(200, ApplicationSchema))  # the view is stored rendered (views.py)
 def get_application(application_id: uuid.UUID):
     """The application with its card, rejection reasons and timeline (oldest first)."""
     row = dao_get_application_view(runtime().reads, str(application_id))

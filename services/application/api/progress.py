@@ -32,6 +32,7 @@ from shared.messaging.envelope import format_time
 from shared.resident_id import InvalidResidentId, parse_resident_id
 from shared.web.app import service_context
 from shared.web.auth import public
+from shared.web.openapi import documented
 from shared.web.problems import flatten_errors
 
 blp = Blueprint("progress", __name__, description="Progress look-up for every channel.")
@@ -41,14 +42,14 @@ def _runtime() -> Runtime:
     return service_context().extras["runtime"]
 
 
-def _limit() -> tuple[int, int]:
-    options = _runtime().options
-    return options.progress_rate_limit, options.progress_rate_window_seconds
+def _limit(runtime: Runtime) -> tuple[int, int]:
+    return runtime.options.progress_rate_limit, runtime.options.progress_rate_window_seconds
 
 
 # This is the hot path of every channel: a plainly valid query is taken as it is
 # (domain/lookup.py), anything else is judged by the schema that documents the query.
 _QUERY = ProgressQuerySchema()
+_JSON = json.JSONEncoder(ensure_ascii=False)
 
 
 def _query() -> dict:
@@ -73,11 +74,13 @@ def _query() -> dict:
 @blp.route("/progress", methods=["GET"])
 @public
 @rate_limited("progress", _limit)
-@blp.doc(parameters=[{"in": "query", "schema": ProgressQuerySchema}])
-@blp.response(200, ProgressSchema)
-@blp.alt_response(404, description="Nothing matches these details (whatever was wrong)")
-@blp.alt_response(422, description="Missing or invalid look-up details")
-@blp.alt_response(429, description="Too many look-ups from this client")
+@documented(
+    blp.doc(parameters=[{"in": "query", "schema": ProgressQuerySchema}]),
+    blp.response(200, ProgressSchema),
+    blp.alt_response(404, description="Nothing matches these details (whatever was wrong)"),
+    blp.alt_response(422, description="Missing or invalid look-up details"),
+    blp.alt_response(429, description="Too many look-ups from this client"),
+)
 def get_progress():
     """Status, when it last changed, and the outlet; by ID number + name or acceptance
     number + name."""
@@ -106,4 +109,4 @@ def get_progress():
         "outlet": {"name": row.outlet_name, "address": row.outlet_address},
     }
     # Built here rather than dumped by the schema: this is the hot path of every channel.
-    return Response(json.dumps(body, ensure_ascii=False), mimetype="application/json")
+    return Response(_JSON.encode(body), mimetype="application/json")

@@ -20,6 +20,7 @@ from shared.web.app import ServiceFlask, create_service_app, unit_of_work
 from shared.web.auth import current_principal, public, requires_roles
 from shared.web.idempotency import idempotent
 from shared.web.limits import accepts
+from shared.web.openapi import documented
 
 PROBLEM = "application/problem+json"
 
@@ -328,3 +329,45 @@ def test_a_coroutine_view_is_handled_as_plain_flask_handles_it():
 
     assert outcome(ServiceFlask("a")) == outcome(flask.Flask("b"))
     assert ServiceFlask("c").ensure_sync(outcome) is outcome
+
+
+def test_documented_routes_are_documented_as_stacked_decorators_and_run_unwrapped(
+    settings_factory,
+):
+    stacked_blp, flat_blp = (Blueprint(name, __name__) for name in ("stacked", "flat"))
+    schema = ThingSchema
+
+    @stacked_blp.route("/stacked-thing", methods=["GET"])
+    @requires_roles(CITIZEN)
+    @stacked_blp.doc(summary="A thing")
+    @stacked_blp.response(200, schema)
+    @stacked_blp.alt_response(404, description="No thing")
+    def stacked():
+        return flask.Response("{}", mimetype="application/json")
+
+    def flat():
+        return flask.Response("{}", mimetype="application/json")
+
+    flat_blp.route("/flat-thing", methods=["GET"])(
+        requires_roles(CITIZEN)(
+            documented(
+                flat_blp.doc(summary="A thing"),
+                flat_blp.response(200, schema),
+                flat_blp.alt_response(404, description="No thing"),
+            )(flat)
+        )
+    )
+    app = create_service_app(
+        settings_factory("application"),
+        metadata_for("application"),
+        title="t",
+        description="d",
+        blueprints=[stacked_blp, flat_blp],
+    )
+    paths = app.test_client().get("/openapi.json").get_json()["paths"]
+    stacked_doc, flat_doc = (paths[f"/api/v1/{name}-thing"]["get"] for name in ("stacked", "flat"))
+    assert stacked_doc.pop("tags") == ["stacked"] and flat_doc.pop("tags") == ["flat"]
+    assert flat_doc == stacked_doc
+    assert flat_doc["security"] == [{"bearerAuth": []}] and "404" in flat_doc["responses"]
+    # At run time: the role check, then the view itself.
+    assert app.view_functions["flat.flat"].__wrapped__ is flat
