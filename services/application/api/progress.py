@@ -11,7 +11,7 @@ their blind index; nothing is decrypted to search.
 from __future__ import annotations
 
 import json
-from urllib.parse import parse_qsl
+from urllib.parse import unquote
 
 from flask import Response, request
 from flask_smorest import Blueprint
@@ -52,14 +52,42 @@ _QUERY = ProgressQuerySchema()
 _JSON = json.JSONEncoder(ensure_ascii=False)
 
 
-def _query() -> dict:
-    # Parsed as request.args parses it (first value of a repeated key wins, as args.get), but
-    # into a plain dict: the MultiDict request.args builds costs more than the parsing itself.
+def query_args(query_string: str) -> dict[str, str]:
+    """The query as `request.args.get` reads it (the first value of a repeated key wins; bytes
+    that are not UTF-8 stay percent-encoded), into a plain dict.
+
+    The same as `parse_qsl(query_string, keep_blank_values=True, errors="werkzeug.url_quote")`
+    (a test holds them to the same answers), quicker for what every channel sends: a name that
+    is nothing but percent-encoded UTF-8, which is decoded in one call, not one per byte."""
     args: dict[str, str] = {}
-    for key, value in parse_qsl(
-        request.query_string.decode(), keep_blank_values=True, errors="werkzeug.url_quote"
-    ):
-        args.setdefault(key, value)
+    for pair in query_string.split("&"):
+        if pair:
+            name, _, value = pair.partition("=")
+            name = _unquote_plus(name)
+            if name not in args:
+                args[name] = _unquote_plus(value)
+    return args
+
+
+def _unquote_plus(text: str) -> str:
+    if "%" not in text:
+        return text.replace("+", " ")
+    triples = len(text) // 3
+    if len(text) == 3 * triples and text[::3] == "%" * triples:
+        digits = text.replace("%", "")
+        try:
+            raw = bytes.fromhex(digits)
+        except ValueError:
+            raw = b""
+        if len(raw) == triples:  # fromhex skips spaces: each triple must have been one byte
+            return raw.decode("utf-8", "werkzeug.url_quote")
+    return unquote(text.replace("+", " "), errors="werkzeug.url_quote")
+
+
+def _query() -> dict:
+    # The environ's QUERY_STRING: the server has already refused a request line that is not
+    # ASCII, so this is the text request.query_string would give.
+    args = query_args(request.environ.get("QUERY_STRING", ""))
     query = plainly_valid_lookup(args)
     if query is not None:
         return query

@@ -12,6 +12,7 @@ ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 CODE_LENGTH = 6
 PREFIX = "SSC"
 CHINA_TIME = timezone(timedelta(hours=8), "CST")
+_SEPARATORS = re.compile(r"[\s\-]")
 _SHAPE = re.compile(rf"^{PREFIX}-(\d{{8}})-([{ALPHABET}]{{{CODE_LENGTH}}})$")
 
 
@@ -25,7 +26,7 @@ def new_acceptance_number(submitted_at: datetime) -> str:
 def normalise_acceptance_number(raw: str) -> str | None:
     """What a person typed, as stored: case, spaces and missing hyphens forgiven. None when it
     cannot be an acceptance number at all."""
-    compact = re.sub(r"[\s\-]", "", raw).upper()
+    compact = _SEPARATORS.sub("", raw).upper()
     if not compact.startswith(PREFIX) or len(compact) != len(PREFIX) + 8 + CODE_LENGTH:
         return None
     candidate = f"{PREFIX}-{compact[3:11]}-{compact[11:]}"
