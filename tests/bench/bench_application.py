@@ -351,11 +351,19 @@ def run() -> list[Result]:
         stack.enter_context(server_process(service_command, env, port, "/healthz"))
         check_answers(port, own)
         check_answers(port, progress)
-        rounds: dict[str, list[dict]] = {TRIVIAL: [], OWN: [], PROGRESS: []}
+        loads = {
+            TRIVIAL: (trivial_port, [("/ping", {})]),
+            OWN: (port, own),
+            PROGRESS: (port, progress),
+        }
+        order = list(loads)
+        rounds: dict[str, list[dict]] = {name: [] for name in loads}
         for _ in range(ROUNDS):
-            rounds[TRIVIAL].append(generate_load(trivial_port, [("/ping", {})]))
-            rounds[OWN].append(generate_load(port, own))
-            rounds[PROGRESS].append(generate_load(port, progress))
+            # Each round in a different order, so no endpoint is always measured first or
+            # last (a machine that drifts within a round then weighs on each in turn).
+            for name in order:
+                rounds[name].append(generate_load(*loads[name]))
+            order = order[1:] + order[:1]
 
     trivial = median_round(rounds[TRIVIAL])
     results = []
@@ -380,7 +388,7 @@ def run() -> list[Result]:
                     "requests / errors": f"{measured['requests']} / {measured['errors']}",
                     "every round (req/s)": f"{every_round(rounds[name])} "
                     f"(trivial {every_round(rounds[TRIVIAL])})",
-                    # Each round beside the trivial round measured just before it: how much of
+                    # Each round beside the trivial round measured in the same round: how much of
                     # the spread is the machine's speed drifting between rounds.
                     "per-round ratios": ", ".join(
                         f"{mine['rps'] / theirs['rps']:.0%}"
