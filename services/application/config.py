@@ -22,6 +22,10 @@ class Options:
     # How many reverse proxies in front of the service add X-Forwarded-For (0: none, so the
     # header is ignored and cannot be forged to dodge the rate limit).
     trusted_proxy_hops: int
+    # How often the worker sweeps stored files no transaction recorded (0: never), and how old
+    # such a file must be before it goes (far longer than any request).
+    file_sweep_interval_seconds: int
+    file_sweep_grace_seconds: int
 
 
 def load(environ: dict[str, str] | None = None) -> Settings:
@@ -47,4 +51,6 @@ def options(settings: Settings) -> Options:
         progress_rate_window_seconds=settings.get_int("PROGRESS_RATE_WINDOW_SECONDS", 60),
         accounts_url=settings.get("ACCOUNTS_URL", settings.registration_url).rstrip("/"),
         trusted_proxy_hops=settings.get_int("TRUSTED_PROXY_HOPS", 0),
+        file_sweep_interval_seconds=settings.get_int("FILE_SWEEP_INTERVAL_SECONDS", 3600),
+        file_sweep_grace_seconds=settings.get_int("FILE_SWEEP_GRACE_SECONDS", 3600),
     )

@@ -238,6 +238,11 @@ def dao_get_stored_file(session: Session, sha256: str) -> StoredFile | None:
     return session.get(StoredFile, sha256)
 
 
+def dao_recorded_files(session: Session, sha256s: list[str]) -> set[str]:
+    """Which of these files a committed `stored_files` row records."""
+    return set(session.scalars(select(StoredFile.sha256).where(StoredFile.sha256.in_(sha256s))))
+
+
 def dao_put_document(
     session: Session, application_id: str, kind: str, sha256: str, *, source: str
 ) -> None:

@@ -5,6 +5,8 @@ events published after any process started wait in `application.events`. For out
 published before that (a fresh broker behind a printing service that has run for months), a
 worker that finds its outlet table empty asks, through the outbox, for every outlet again
 (`outlet.snapshot_requested`); the printing service answers by republishing them.
+
+Beside consuming, the worker sweeps stored files that no transaction recorded (housekeeping.py).
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ import logging
 from services.application import config, models
 from services.application.dao import dao_count_outlets
 from services.application.handlers import HANDLERS
+from services.application.housekeeping import sweep_every
+from services.application.storage import FileStore
 from shared.logs import configure_logging
 from shared.messaging.consumer import run_worker
 from shared.uow import Database, UnitOfWork
@@ -39,6 +43,14 @@ def main() -> None:
     )
     database = Database(settings.database_url, models.metadata, pool_size=2)
     request_outlet_snapshot_if_empty(database, settings.service)
+    options = config.options(settings)
+    if options.file_sweep_interval_seconds > 0:
+        sweep_every(
+            options.file_sweep_interval_seconds,
+            database,
+            FileStore(settings.data_dir),
+            grace_seconds=options.file_sweep_grace_seconds,
+        )
     run_worker(settings, database, HANDLERS)
 
 
