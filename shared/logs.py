@@ -133,8 +133,7 @@ class JsonFormatter(logging.Formatter):
             # Extra fields are rare: the set difference finds them without a Python-level
             # pass over the two dozen attributes every record has.
             and not vars(record).keys() - _RESERVED
-            and not context.keys() & _BASE_FIELDS
-            and all(type(value) is str for value in context.values())
+            and _plain_context(context)
         )
         if plain:
             return mask_id_numbers(self._plain_line(record, service, context))
@@ -199,6 +198,12 @@ _ENCODER = json.JSONEncoder(ensure_ascii=False, default=str)
 _BASE_FIELDS = frozenset(("time", "level", "service", "logger", "message"))
 
 
+def _plain_context(context: dict) -> bool:
+    """Whether `_json_line` writes these context fields as the encoder would: strings only,
+    none of them named like a field every line has."""
+    return not context.keys() & _BASE_FIELDS and all(type(v) is str for v in context.values())
+
+
 class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         context = " ".join(f"{k}={v}" for k, v in getattr(record, "context", {}).items())
@@ -232,6 +237,7 @@ def log_info_line(logger: logging.Logger, message: str) -> None:
     handler, a logger turned down or off) takes the ordinary way."""
     output = _json_output
     root = logging.root
+    context = current_log_context()
     if (
         output is None
         or len(root.handlers) != 1
@@ -240,11 +246,8 @@ def log_info_line(logger: logging.Logger, message: str) -> None:
         or logger.handlers
         or not logger.propagate
         or not logger.isEnabledFor(logging.INFO)
+        or not _plain_context(context)
     ):
-        logger.info("%s", message)
-        return
-    context = current_log_context()
-    if context.keys() & _BASE_FIELDS or not all(type(v) is str for v in context.values()):
         logger.info("%s", message)
         return
     line = _json_line(
