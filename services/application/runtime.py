@@ -17,7 +17,7 @@ from shared.auth.service_tokens import ServiceTokenClient
 from shared.config import Settings
 from shared.hot_reads import HotReads
 from shared.identity_registry import IdentityRegistryClient
-from shared.pii import FieldCipher
+from shared.pii import FieldCipher, FileCipher
 
 ID_NUMBER_COLUMN = "applications.id_number"
 
@@ -34,7 +34,7 @@ class Runtime:
 
     @cached_property
     def files(self) -> FileStore:
-        return FileStore(self.settings.data_dir)
+        return FileStore(self.settings.data_dir, FileCipher(self.settings.pii_key()))
 
     @cached_property
     def cipher(self) -> FieldCipher:

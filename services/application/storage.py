@@ -1,5 +1,7 @@
 """Content-addressed file storage under the service's own data directory:
 `files/<sha256[:2]>/<sha256>`. Equal bytes are stored once; a name never changes meaning.
+Files are sealed at rest (AES-GCM, shared.pii.FileCipher): the volume alone, or a backup of
+it, shows no one's photo or ID card; the name is the SHA-256 of the bytes before sealing.
 
 A file is written before the transaction that records it (a `stored_files` row) commits; when
 that transaction rolls back, the file is left behind with no row. Such files are swept once
@@ -10,15 +12,23 @@ sweep never takes a file that a request is about to record."""
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from cryptography.exceptions import InvalidTag
+
+from shared.pii import FileCipher
+
+log = logging.getLogger(__name__)
+
 
 class FileStore:
-    def __init__(self, root: Path) -> None:
+    def __init__(self, root: Path, cipher: FileCipher) -> None:
         self.root = root / "files"
+        self.cipher = cipher
 
     def path(self, sha256: str) -> Path:
         return self.root / sha256[:2] / sha256
@@ -36,7 +46,7 @@ class FileStore:
         fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=_INCOMING)
         try:
             with os.fdopen(fd, "wb") as handle:
-                handle.write(data)
+                handle.write(self.cipher.seal(data, name=sha256))
                 handle.flush()
                 os.fsync(handle.fileno())
             os.replace(temporary, target)
@@ -46,9 +56,16 @@ class FileStore:
         return sha256
 
     def get(self, sha256: str) -> bytes | None:
+        """The file's bytes; None if there is no such file, or if it does not open (altered,
+        or sealed with another key: logged, for an operator to look into)."""
         try:
-            return self.path(sha256).read_bytes()
+            stored = self.path(sha256).read_bytes()
         except FileNotFoundError:
+            return None
+        try:
+            return self.cipher.open(stored, name=sha256)
+        except InvalidTag:
+            log.error("stored file %s does not open: altered, or sealed with another key", sha256)
             return None
 
     # -- sweeping (housekeeping.py) ---------------------------------------------------------

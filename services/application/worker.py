@@ -20,6 +20,7 @@ from services.application.housekeeping import sweep_every
 from services.application.storage import FileStore
 from shared.logs import configure_logging
 from shared.messaging.consumer import run_worker
+from shared.pii import FileCipher
 from shared.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -48,7 +49,7 @@ def main() -> None:
         sweep_every(
             options.file_sweep_interval_seconds,
             database,
-            FileStore(settings.data_dir),
+            FileStore(settings.data_dir, FileCipher(settings.pii_key())),
             grace_seconds=options.file_sweep_grace_seconds,
         )
     run_worker(settings, database, HANDLERS)

@@ -15,6 +15,7 @@ from services.application.dao import dao_store_file
 from services.application.domain.images import CheckedImage
 from services.application.housekeeping import SweepRefused, sweep_unrecorded_files
 from services.application.storage import FileStore
+from shared.pii import FileCipher
 from shared.uow import UnitOfWork
 
 HOUR = 3600
@@ -39,7 +40,7 @@ def store_in_transaction(service, store: FileStore, data: bytes, *, commit: bool
 
 @pytest.fixture
 def store(tmp_path) -> FileStore:
-    return FileStore(tmp_path)
+    return FileStore(tmp_path, FileCipher(b"k" * 32))
 
 
 def test_only_old_files_that_no_row_records_are_swept(service, store, tmp_path):
