@@ -29,6 +29,8 @@ def mask_phone(phone: str) -> str:
 
 
 def _derive(master_key: bytes, purpose: bytes) -> bytes:
+    if len(master_key) != 32:
+        raise ValueError("master key must be 32 bytes")
     return HKDF(algorithm=SHA256(), length=32, salt=None, info=b"sscard/" + purpose).derive(
         master_key
     )
@@ -43,8 +45,6 @@ class FieldCipher:
     """
 
     def __init__(self, master_key: bytes) -> None:
-        if len(master_key) != 32:
-            raise ValueError("master key must be 32 bytes")
         self._aead = AESGCM(_derive(master_key, b"field-encryption"))
         self._index_key = _derive(master_key, b"blind-index")
 
@@ -77,8 +77,6 @@ class FileCipher:
     MARKER = b"sscard-sealed-v1\n"
 
     def __init__(self, master_key: bytes) -> None:
-        if len(master_key) != 32:
-            raise ValueError("master key must be 32 bytes")
         self._aead = AESGCM(_derive(master_key, b"file-encryption"))
 
     def seal(self, data: bytes, *, name: str) -> bytes:

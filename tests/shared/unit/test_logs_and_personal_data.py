@@ -18,7 +18,7 @@ from shared.logs import (
     log_info_line,
     mask_id_numbers,
 )
-from shared.pii import FieldCipher, mask_id_number, mask_phone
+from shared.pii import FieldCipher, FileCipher, mask_id_number, mask_phone
 
 ID_NUMBER = "11010519491231002X"
 
@@ -183,3 +183,9 @@ def test_blind_index_is_deterministic_keyed_and_column_scoped():
     assert index != one.blind_index(ID_NUMBER, column="cases.id_number")
     # Indexes already stored must still be found: the value is pinned, not just stable.
     assert index == "ee45efd2ddc1d86658b8f3a724fe1a02be75d54110233abbedd9bf513452512d"
+
+
+@pytest.mark.parametrize("cipher", [FieldCipher, FileCipher])
+def test_ciphers_refuse_a_master_key_that_is_not_32_bytes(cipher):
+    with pytest.raises(ValueError, match="32 bytes"):
+        cipher(b"k" * 16)
