@@ -6,7 +6,8 @@ The models are loaded once per process (`face_models()`), never per message. Fac
 photos and ID card images are large (DOMAIN.md: 179–255 px on a 358×441 photo), so detection
 runs on a reduced image — half size, or about 500 px long for big uploads — and reduces less
 only when nothing was found (a small or unusual face, or several small ones); on an ID card
-front the side where the portrait is printed is searched first. Landmarks and encodings
+front the side where the portrait is printed is searched first, and a card with no face found
+is turned (upside down, then on either side) and searched again. Landmarks and encodings
 always use the full-resolution pixels. The encoder network runs in ONNX Runtime by default,
 or in numpy (both services/verification/resnet.py), or in dlib (`VERIFICATION_FACE_ENCODER`).
 
@@ -40,9 +41,13 @@ log = logging.getLogger(__name__)
 ANALYSER_VERSION = "hog-grey-scaled+r68+resnet-v3"  # at most 32 characters
 
 
+# An ID card's own revision of the search: 2 turns a card on which no face was found.
+ID_CARD_SEARCH = "2"
+
+
 def analyser_version(kind: str) -> str:
     """The cache key's version for one kind of image: an ID card is searched differently."""
-    return ANALYSER_VERSION if kind == PHOTO else f"{ANALYSER_VERSION}/{kind}"
+    return ANALYSER_VERSION if kind == PHOTO else f"{ANALYSER_VERSION}/{kind}{ID_CARD_SEARCH}"
 
 
 # The first detection pass runs on the image reduced by at least this factor (half size),
@@ -53,6 +58,9 @@ DETECTION_LONG_SIDE = 500
 # What is analysed: a card photo, or the front of an ID card, whose portrait is printed on the
 # right: the right PORTRAIT_SIDE of the picture is searched first.
 PHOTO, ID_CARD = "photo", "id_card"
+# How an ID card found with no face is turned, in order: upside down first (the usual slip),
+# then either way on its side.
+_TURNS = (Image.Transpose.ROTATE_180, Image.Transpose.ROTATE_90, Image.Transpose.ROTATE_270)
 PORTRAIT_SIDE = 0.55
 # Larger than any legitimate card photo or ID card image; refuses decompression bombs early.
 MAX_PIXELS = 40_000_000
@@ -181,15 +189,25 @@ def analyse_image(data: bytes, *, kind: str = PHOTO, encoder: str = DEFAULT_ENCO
     }
     models = face_models(encoder)
     rgb = image.convert("RGB")
+    boxes = _detect(models, rgb, kind)
+    if not boxes and kind == ID_CARD:
+        # Scanned upside down or photographed on its side: the card is turned until a face is
+        # found. Only when none was, so an upright card costs nothing more.
+        for turn in _TURNS:
+            turned = rgb.transpose(turn)
+            boxes = _detect(models, turned, kind)
+            if boxes:
+                rgb = turned
+                break
     pixels = numpy.asarray(rgb)
     faces, shapes = [], []
-    for box in _detect(models, rgb, kind):
+    for box in boxes:
         shape = models.landmarks(pixels, box)
         points = numpy.array([(part.x, part.y) for part in shape.parts()], dtype=float)
         faces.append(
             FaceFound(
                 width=float(numpy.linalg.norm(points[JAW_LEFT] - points[JAW_RIGHT])),
-                eye_line_above_bottom=float(image.height - points[EYES, 1].mean()),
+                eye_line_above_bottom=float(rgb.height - points[EYES, 1].mean()),
                 area=float(box.width() * box.height()),
             )
         )

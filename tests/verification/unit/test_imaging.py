@@ -75,6 +75,12 @@ def _photographed(content: bytes, *, scale: float = 1.0, frame: int = 1) -> byte
     return buffer.getvalue()
 
 
+def _turned(content: bytes, turn: Image.Transpose) -> bytes:
+    buffer = io.BytesIO()
+    Image.open(io.BytesIO(content)).transpose(turn).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
 @pytest.mark.parametrize(
     "content",
     [
@@ -84,8 +90,12 @@ def _photographed(content: bytes, *, scale: float = 1.0, frame: int = 1) -> byte
         lambda: _photographed(images.id_card_front("obama2"), frame=2),
         # A phone's full-size picture: searched at about 500 px first, not at half size.
         lambda: _photographed(images.id_card_front("obama2"), scale=4.0),
+        # Scanned upside down, or photographed on its side.
+        lambda: _turned(images.id_card_front("obama2"), Image.Transpose.ROTATE_180),
+        lambda: _turned(images.id_card_front("obama2"), Image.Transpose.ROTATE_90),
+        lambda: _turned(images.id_card_front("obama2"), Image.Transpose.ROTATE_270),
     ],
-    ids=["as-printed", "small-at-the-left", "4000px"],
+    ids=["as-printed", "small-at-the-left", "4000px", "upside-down", "on-its-left", "on-its-right"],
 )
 def test_an_id_card_front_yields_the_portraits_face_however_it_was_taken(facts, content):
     front = analyse_image(content(), kind=ID_CARD)
