@@ -17,10 +17,9 @@ from services.application import config, models
 from services.application.dao import dao_count_outlets
 from services.application.handlers import HANDLERS
 from services.application.housekeeping import sweep_every
-from services.application.storage import FileStore
+from services.application.runtime import Runtime
 from shared.logs import configure_logging
 from shared.messaging.consumer import run_worker
-from shared.pii import FileCipher
 from shared.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -44,12 +43,13 @@ def main() -> None:
     )
     database = Database(settings.database_url, models.metadata, pool_size=2)
     request_outlet_snapshot_if_empty(database, settings.service)
-    options = config.options(settings)
+    runtime = Runtime(settings, database.engine)
+    options = runtime.options
     if options.file_sweep_interval_seconds > 0:
         sweep_every(
             options.file_sweep_interval_seconds,
             database,
-            FileStore(settings.data_dir, FileCipher(settings.pii_key())),
+            runtime.files,
             grace_seconds=options.file_sweep_grace_seconds,
         )
     run_worker(settings, database, HANDLERS)
