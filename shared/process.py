@@ -45,7 +45,9 @@ def web_server_options(settings) -> dict:
     """gunicorn's settings for a web process (the benchmarks serve their baselines with these)."""
     return {
         "workers": settings.get_int("WEB_WORKERS", 2),
-        "worker_class": "gthread",
+        # gthread, answering the requests gunicorn rejects itself with problem+json that
+        # repeats nothing the client sent (shared/web/server.py).
+        "worker_class": "shared.web.server.ProblemThreadWorker",
         "threads": settings.get_int("WEB_THREADS", DEFAULT_WEB_THREADS),
         "timeout": 30,
     }

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, has_request_context, json, request
+from gunicorn.http.errors import ParseException
 from marshmallow import Schema, fields
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
@@ -25,6 +26,13 @@ _SLUGS = {
     422: "validation-error",
     503: "unavailable",
 }
+
+
+def plain_problem_type(status: int) -> str:
+    """The `type` of a plain HTTP failure with this status; also for the requests gunicorn
+    rejects before Flask sees them (shared/web/server.py)."""
+    slug = _SLUGS.get(status)
+    return PROBLEM_TYPE_BASE + slug if slug else "about:blank"
 
 
 class ProblemSchema(Schema):
@@ -156,6 +164,20 @@ def register_problem_handlers(app: Flask) -> None:
             "The database is unavailable; try again.",
             slug="unavailable",
             headers={"Retry-After": "5"},
+        )
+
+    @app.errorhandler(ParseException)
+    def _malformed_body(error: ParseException):
+        # gunicorn reads a body as the view asks for it, so a broken chunked encoding surfaces
+        # here, inside the view, not in the worker (shared/web/server.py). The client's fault:
+        # a 400, and nothing of the body logged. (A body that ends early is an OSError, which
+        # werkzeug already turns into a 400.)
+        log.warning("malformed request body: %s", type(error).__name__)
+        return problem(
+            400,
+            "Malformed request body",
+            "The request body's chunked encoding is not valid.",
+            slug="bad-request",
         )
 
     @app.errorhandler(HTTPException)

@@ -4,12 +4,14 @@ theirs."""
 
 from __future__ import annotations
 
+import io
 import json
 import uuid
 
 import flask
 import pytest
 from flask_smorest import Blueprint
+from gunicorn.http.errors import ChunkMissingTerminator, InvalidChunkSize, NoMoreData
 from marshmallow import Schema, fields, validate
 from sqlalchemy import func, select
 
@@ -371,3 +373,42 @@ def test_documented_routes_are_documented_as_stacked_decorators_and_run_unwrappe
     assert flat_doc["security"] == [{"bearerAuth": []}] and "404" in flat_doc["responses"]
     # At run time: the role check, then the view itself.
     assert app.view_functions["flat.flat"].__wrapped__ is flat
+
+
+class _BrokenChunkedBody(io.BytesIO):
+    """The request body as gunicorn hands it to a view when the client's chunked encoding is
+    broken (or the body ends early): reading it raises gunicorn's own parse error."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(b'{"name": "a thing"}')
+        self.error = error
+
+    def read(self, *args):
+        raise self.error
+
+    readline = readinto = read1 = read
+
+
+@pytest.mark.parametrize(
+    "error",
+    [InvalidChunkSize(b"zz"), ChunkMissingTerminator(b"x"), NoMoreData(b"")],
+    ids=lambda error: type(error).__name__,
+)
+def test_a_body_that_breaks_while_the_view_reads_it_is_a_400_problem(
+    client, token_authority, caplog, error
+):
+    response = client.post(
+        "/api/v1/things",
+        input_stream=_BrokenChunkedBody(error),
+        content_type="application/json",
+        headers={
+            **token_authority.citizen(str(uuid.uuid4())),
+            "Transfer-Encoding": "chunked",
+        },
+        environ_overrides={"wsgi.input_terminated": True},  # as gunicorn sets it
+    )
+
+    assert_problem(response, 400)
+    if not isinstance(error, NoMoreData):  # an early end: werkzeug's own 400
+        assert response.get_json()["title"] == "Malformed request body"
+    assert "unhandled error" not in caplog.text
