@@ -123,6 +123,12 @@ class RejectionReason(EventData):
     detail = fields.String(required=True)
 
 
+class VerificationStarted(EventData):
+    application_id = fields.UUID(required=True)
+    account_id = fields.UUID(required=True)
+    case_id = fields.UUID(required=True)
+
+
 class VerificationApproved(EventData):
     application_id = fields.UUID(required=True)
     account_id = fields.UUID(required=True)
@@ -260,6 +266,15 @@ REGISTRY: dict[str, EventContract] = {
             EVENTS_EXCHANGE,
             "application",
             "The citizen cancelled their application before it was sent to print.",
+        ),
+        EventContract(
+            "verification.started",
+            VerificationStarted,
+            EVENTS_EXCHANGE,
+            "verification",
+            "A case was opened for a submitted application; its checks (identity registry, "
+            "photo, face match) run next. Not in CONTRACT §4's table: it is what moves an "
+            "application to `verifying`.",
         ),
         EventContract(
             "verification.approved",

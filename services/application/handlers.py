@@ -32,6 +32,10 @@ def _record_progress(uow: UnitOfWork, event: Event) -> None:
     refresh_view(uow.session, application)
 
 
+def handle_verification_started(uow: UnitOfWork, event: Event) -> None:
+    _record_progress(uow, event)
+
+
 def handle_verification_review_required(uow: UnitOfWork, event: Event) -> None:
     _record_progress(uow, event)
 
@@ -74,6 +78,7 @@ def handle_card_activated(uow: UnitOfWork, event: Event) -> None:
 
 HANDLERS: dict[str, Handler] = {
     "outlet.upserted": handle_outlet_upserted,
+    "verification.started": handle_verification_started,
     "verification.review_required": handle_verification_review_required,
     "verification.approved": handle_verification_approved,
     "verification.rejected": handle_verification_rejected,

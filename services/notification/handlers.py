@@ -21,7 +21,7 @@ from services.notification.domain.templates import TemplateBook
 from services.notification.domain.webhooks import public_payload, subscribes_to
 from shared.messaging.consumer import Handler
 from shared.messaging.envelope import Event
-from shared.messaging.topology import CARD_EVENTS, VERIFICATION_OUTCOMES
+from shared.messaging.topology import CARD_EVENTS, VERIFICATION_OUTCOMES, VERIFICATION_STARTED
 from shared.uow import UnitOfWork
 
 TEMPLATES = TemplateBook()
@@ -46,6 +46,13 @@ def handle_application_submitted(uow: UnitOfWork, event: Event) -> None:
 
 def handle_application_cancelled(uow: UnitOfWork, event: Event) -> None:
     notify_citizen(uow, event)
+    queue_webhook_deliveries(uow, event)
+
+
+def handle_verification_started(uow: UnitOfWork, event: Event) -> None:
+    # Integrators only. The outcome usually follows within seconds, so a "being checked"
+    # SMS, WeChat or Alipay message would mostly arrive just before the one that matters;
+    # the citizen sees `verifying` in their timeline and the progress look-up instead.
     queue_webhook_deliveries(uow, event)
 
 
@@ -116,6 +123,7 @@ HANDLERS: dict[str, Handler] = {
     "outlet.upserted": handle_outlet_upserted,
     "application.submitted": handle_application_submitted,
     "application.cancelled": handle_application_cancelled,
+    VERIFICATION_STARTED: handle_verification_started,
     **dict.fromkeys(VERIFICATION_OUTCOMES, handle_verification_outcome),
     **dict.fromkeys(CARD_EVENTS, handle_card_event),
 }

@@ -1,4 +1,5 @@
-"""The verification service's use cases: verify a submitted application, decide a case a
+"""The verification service's use cases: open a case for a submitted application and verify
+it (two steps, two transactions: `verifying` is a status the citizen sees), decide a case a
 reviewer looked at, withdraw a cancelled application, follow its card's life. Each runs inside
 the caller's unit of work (a consumer's transaction, or a request's) and commits nothing.
 """
@@ -29,6 +30,7 @@ from services.verification.imaging import (
 from services.verification.models import (
     APPROVED,
     CANCELLED,
+    CHECKING,
     PENDING,
     REJECTED,
     VerificationCase,
@@ -50,32 +52,67 @@ class DuplicateIdentity(Conflict):
 
 
 # -- application.submitted ------------------------------------------------------------------------
-def verify_application(uow: UnitOfWork, data: dict, deps: Dependencies) -> VerificationCase | None:
-    """Runs every check on a submitted application and records the case and its outcome.
-    Nothing happens for an application that already has a case (a second delivery, or a
-    cancellation that arrived first)."""
+def open_case(uow: UnitOfWork, data: dict, deps: Dependencies) -> VerificationCase | None:
+    """Opens the case for a submitted application and announces it (`verification.started`,
+    which moves the application to `verifying`); the checks run when that event comes back to
+    this service (`verify_case`), in a transaction of their own. Nothing happens for an
+    application that already has a case (a second delivery, or a cancellation that arrived
+    first)."""
     session = uow.session
     application_id = str(data["application_id"])
     if dao.dao_get_case_by_application(session, application_id) is not None:
         log.info("application %s already has a case; nothing to do", application_id)
         return None
     raw = data["applicant"]
+    id_number = raw["id_number"].strip().upper()
+    case = dao.dao_create_case(
+        session,
+        VerificationCase(
+            application_id=application_id,
+            account_id=str(data["account_id"]),
+            status=CHECKING,
+            acceptance_number=data.get("acceptance_number"),
+            outlet_id=str(data["outlet_id"]),
+            bank_code=data["bank_code"],
+            applicant_name=raw["name"],
+            applicant_gender=raw["gender"],
+            applicant_birth_date=str(raw["birth_date"])[:10],
+            id_number_encrypted=deps.cipher.encrypt(id_number, column=ID_NUMBER_COLUMN),
+            id_number_index=deps.cipher.blind_index(id_number, column=ID_NUMBER_COLUMN),
+            id_number_masked=mask_id_number(id_number),
+            files={kind: data["files"][kind] for kind in FILE_KINDS},
+            created_at=utcnow(),
+        ),
+    )
+    uow.add_event("verification.started", _identity(case), **_routing(case))
+    return case
+
+
+# -- verification.started --------------------------------------------------------------------------
+def verify_case(uow: UnitOfWork, data: dict, deps: Dependencies) -> VerificationCase | None:
+    """Runs every check on an opened case and records its outcome. Nothing happens for a case
+    that is no longer being checked: decided by an earlier delivery, or cancelled."""
+    session = uow.session
+    case = dao.dao_get_case(session, str(data["case_id"]))
+    if case is None or case.status != CHECKING:
+        log.info("case %s is not being checked; nothing to do", data["case_id"])
+        return None
     applicant = Applicant(
-        name=raw["name"],
-        gender=raw["gender"],
-        birth_date=str(raw["birth_date"])[:10],
-        id_number=raw["id_number"].strip().upper(),
+        name=case.applicant_name,
+        gender=case.applicant_gender,
+        birth_date=case.applicant_birth_date,
+        id_number=deps.cipher.decrypt(case.id_number_encrypted, column=ID_NUMBER_COLUMN),
     )
     # The cheap, flaky call first: while the registry is down, retries cost nothing else.
     registry = ask_registry(uow, applicant, deps)
-    files = {kind: data["files"][kind] for kind in FILE_KINDS}
+    files = case.files
     contents = {kind: fetch_claimed_file(files[kind], deps.tokens) for kind in FILE_KINDS}
     photo, id_card_front = analyse(
         uow, deps, [(contents["photo"], PHOTO), (contents["id_card_front"], ID_CARD)]
     )
-
-    id_index = deps.cipher.blind_index(applicant.id_number, column=ID_NUMBER_COLUMN)
-    other_claim = dao.dao_other_active_claim(session, id_index, application_id) is not None
+    other_claim = (
+        dao.dao_other_active_claim(session, case.id_number_index, case.application_id) is not None
+    )
     results = checks.run_checks(
         applicant,
         registry,
@@ -85,30 +122,19 @@ def verify_application(uow: UnitOfWork, data: dict, deps: Dependencies) -> Verif
         rules=deps.rules,
         today=date.today(),
     )
-    case = dao.dao_create_case(
-        session,
-        VerificationCase(
-            application_id=application_id,
-            account_id=str(data["account_id"]),
-            status=PENDING,
-            acceptance_number=data.get("acceptance_number"),
-            outlet_id=str(data["outlet_id"]),
-            bank_code=data["bank_code"],
-            applicant_name=applicant.name,
-            applicant_gender=applicant.gender,
-            applicant_birth_date=applicant.birth_date,
-            id_number_encrypted=deps.cipher.encrypt(applicant.id_number, column=ID_NUMBER_COLUMN),
-            id_number_index=id_index,
-            id_number_masked=mask_id_number(applicant.id_number),
-            files=files,
-            created_at=utcnow(),
-        ),
-    )
     verdict = checks.decide(results)
+    # The case leaves `checking` in one conditional UPDATE, before any claim is taken: of a
+    # second delivery checking alongside, or a cancellation, exactly one gets past it.
+    if not dao.dao_end_checks(session, case.case_id, **_outcome(verdict)):
+        log.info("case %s was decided or cancelled while being checked", case.case_id)
+        return None
+    session.refresh(case)
     if verdict.outcome == checks.APPROVED and not dao.dao_take_claim(session, case):
         # Another application for this person was approved between our look and our claim.
         results = checks.replace_result(results, checks.duplicate_result())
         verdict = checks.decide(results)
+        dao.dao_end_checks(session, case.case_id, **_outcome(verdict), from_status=APPROVED)
+        session.refresh(case)
     dao.dao_record_checks(session, case.case_id, verdict.results)
     _publish_verdict(uow, case, verdict)
     return case
@@ -153,17 +179,29 @@ def analyse(
     return [facts_from_json(found[index]) for index in range(len(images))]
 
 
-def _publish_verdict(uow: UnitOfWork, case: VerificationCase, verdict: Verdict) -> None:
-    base = {
+def _outcome(verdict: Verdict) -> dict:
+    """What the checks' verdict makes of the case: decided by the system, or waiting for a
+    reviewer (`pending`, undecided)."""
+    if verdict.outcome == checks.APPROVED:
+        return {"status": APPROVED, "decided_by": SYSTEM, "reason": None}
+    if verdict.outcome == checks.REJECTED:
+        return {"status": REJECTED, "decided_by": SYSTEM, "reason": _reasons_text(verdict.reasons)}
+    return {"status": PENDING, "decided_by": None, "reason": None}
+
+
+def _identity(case: VerificationCase) -> dict:
+    return {
         "application_id": case.application_id,
         "account_id": case.account_id,
         "case_id": case.case_id,
     }
+
+
+def _publish_verdict(uow: UnitOfWork, case: VerificationCase, verdict: Verdict) -> None:
+    base = _identity(case)
     if verdict.outcome == checks.APPROVED:
-        _close_case(case, APPROVED, SYSTEM, None)
         uow.add_event("verification.approved", {**base, "decided_by": None}, **_routing(case))
     elif verdict.outcome == checks.REJECTED:
-        _close_case(case, REJECTED, SYSTEM, _reasons_text(verdict.reasons))
         uow.add_event(
             "verification.rejected",
             {**base, "reasons": [r.to_dict() for r in verdict.reasons], "decided_by": None},
@@ -179,13 +217,6 @@ def _publish_verdict(uow: UnitOfWork, case: VerificationCase, verdict: Verdict) 
 
 def _routing(case: VerificationCase) -> dict:
     return {"subject": case.application_id, "correlation_id": case.application_id}
-
-
-def _close_case(case: VerificationCase, status: str, by: str, reason: str | None) -> None:
-    case.status = status
-    case.decided_by = by
-    case.decided_at = utcnow()
-    case.decision_reason = reason
 
 
 def _reasons_text(reasons) -> str:
@@ -204,6 +235,8 @@ def decide_case(
         session, case.case_id, status=status, decided_by=reviewer, reason=reason
     ):
         session.refresh(case)
+        if case.status == CHECKING:
+            raise Conflict("This case's checks are still running; decide it once they are done.")
         raise Conflict(f"This case is already {case.status}; a case is decided once.")
     session.refresh(case)
     base = {

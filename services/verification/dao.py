@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from services.verification.domain.checks import CheckResult
 from services.verification.models import (
+    CHECKING,
     CLAIM_LIVE,
     CLAIM_PENDING,
     PENDING,
@@ -102,6 +103,28 @@ def dao_decide_case(
         update(VerificationCase)
         .where(VerificationCase.case_id == case_id, VerificationCase.status == from_status)
         .values(status=status, decided_by=decided_by, decision_reason=reason, decided_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
+
+
+def dao_end_checks(
+    session: Session,
+    case_id: str,
+    *,
+    status: str,
+    decided_by: str | None,
+    reason: str | None,
+    from_status: str = CHECKING,
+) -> bool:
+    """Gives a case its checks' outcome: decided (approved, rejected) or waiting for a reviewer
+    (pending, with no decision yet). False when the case was no longer in `from_status`; the
+    condition is in the UPDATE, so of a second delivery and a cancellation only one wins."""
+    decided_at = None if status == PENDING else utcnow()
+    result = session.execute(
+        update(VerificationCase)
+        .where(VerificationCase.case_id == case_id, VerificationCase.status == from_status)
+        .values(status=status, decided_by=decided_by, decision_reason=reason, decided_at=decided_at)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1

@@ -6,12 +6,16 @@ from __future__ import annotations
 from services.verification import cases, dependencies
 from shared.messaging.consumer import Handler
 from shared.messaging.envelope import Event
-from shared.messaging.topology import CARD_EVENTS
+from shared.messaging.topology import CARD_EVENTS, VERIFICATION_STARTED
 from shared.uow import UnitOfWork
 
 
 def handle_application_submitted(uow: UnitOfWork, event: Event) -> None:
-    cases.verify_application(uow, event.data, dependencies.current())
+    cases.open_case(uow, event.data, dependencies.current())
+
+
+def handle_verification_started(uow: UnitOfWork, event: Event) -> None:
+    cases.verify_case(uow, event.data, dependencies.current())
 
 
 def handle_application_cancelled(uow: UnitOfWork, event: Event) -> None:
@@ -25,5 +29,6 @@ def handle_card_event(uow: UnitOfWork, event: Event) -> None:
 HANDLERS: dict[str, Handler] = {
     "application.submitted": handle_application_submitted,
     "application.cancelled": handle_application_cancelled,
+    VERIFICATION_STARTED: handle_verification_started,
     **dict.fromkeys(CARD_EVENTS, handle_card_event),
 }

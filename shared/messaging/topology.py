@@ -61,6 +61,10 @@ def _on_events(*types: str) -> tuple[Binding, ...]:
     return tuple(Binding(EVENTS_EXCHANGE, event_type) for event_type in types)
 
 
+# The verification service opens a case and announces it, then checks it on this event from
+# its own queue: two transactions, so `verifying` is a status one can see (and a case whose
+# checks wait on a slow registry is visible as such), and each step retries on its own.
+VERIFICATION_STARTED = "verification.started"
 VERIFICATION_OUTCOMES = (
     "verification.approved",
     "verification.review_required",
@@ -72,8 +76,12 @@ CARD_EVENTS = ("card.print_requested", *CARD_STATUS_EVENT_TYPES)
 # one handler per bound event type, so bindings and handlers cannot drift apart.
 SUBSCRIPTIONS: dict[str, tuple[Binding, ...]] = {
     "registration": (),
-    "application": _on_events("outlet.upserted", *VERIFICATION_OUTCOMES, *CARD_EVENTS),
-    "verification": _on_events("application.submitted", "application.cancelled", *CARD_EVENTS),
+    "application": _on_events(
+        "outlet.upserted", VERIFICATION_STARTED, *VERIFICATION_OUTCOMES, *CARD_EVENTS
+    ),
+    "verification": _on_events(
+        "application.submitted", "application.cancelled", VERIFICATION_STARTED, *CARD_EVENTS
+    ),
     "printing": (
         *_on_events(
             "application.submitted",
@@ -88,6 +96,7 @@ SUBSCRIPTIONS: dict[str, tuple[Binding, ...]] = {
         "outlet.upserted",
         "application.submitted",
         "application.cancelled",
+        VERIFICATION_STARTED,
         *VERIFICATION_OUTCOMES,
         *CARD_EVENTS,
     ),

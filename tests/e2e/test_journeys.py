@@ -29,6 +29,7 @@ pytestmark = pytest.mark.e2e
 
 JOURNEY = [
     "submitted",
+    "verifying",
     "approved",
     "print_requested",
     "printed",

@@ -138,6 +138,7 @@ class Journey:
             self.account_registered(),
             self.outlet_upserted(),
             self.application_submitted(),
+            self.verification("started"),
             self.verification("review_required"),
             self.verification("approved", decided_by="reviewer-1"),
             self.card("print_requested"),

@@ -41,7 +41,9 @@ def fact_from_event(event_type: str, data: dict[str, Any], event_time: str) -> P
     card_id = data.get("card_id")
     card_serial = data.get("card_serial")
     reasons: list[dict[str, str]] = []
-    if status is Status.REVIEW_REQUIRED:
+    if status is Status.VERIFYING:
+        detail = "Your application is being checked."
+    elif status is Status.REVIEW_REQUIRED:
         doubtful = [c["check"] for c in data.get("checks", []) if c.get("outcome") != "pass"]
         detail = "A case worker reviews your application"
         detail += f" ({', '.join(doubtful)})." if doubtful else "."

@@ -86,6 +86,7 @@ _PRINT_LOOP = frozenset({Status.PRINT_REQUESTED, Status.PRINT_FAILED})
 
 # What each consumed event reports.
 EVENT_STATUS: dict[str, Status] = {
+    "verification.started": Status.VERIFYING,
     "verification.review_required": Status.REVIEW_REQUIRED,
     "verification.approved": Status.APPROVED,
     "verification.rejected": Status.REJECTED,

@@ -8,7 +8,8 @@ from collections.abc import Iterable, Mapping
 from services.notification.domain.channels import DEFAULT_LOCALE
 
 # Every status a citizen cares about (the list, plus a failed print: the citizen should
-# know why their card is late, and that nothing is asked of them).
+# know why their card is late, and that nothing is asked of them). Not `verification.started`:
+# its outcome follows within seconds, so it goes to webhooks only (handlers.py).
 CITIZEN_EVENT_TYPES = (
     "application.submitted",
     "application.cancelled",

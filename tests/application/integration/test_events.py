@@ -100,6 +100,7 @@ def test_handlers_cover_exactly_the_bound_event_types():
 
 
 PROGRESS_EVENTS = [
+    ("verification.started", "verifying"),
     ("verification.review_required", "review_required"),
     ("verification.approved", "approved"),
     ("verification.rejected", "rejected"),
@@ -181,6 +182,80 @@ def test_late_duplicated_and_reordered_events_leave_the_right_status_and_timelin
     ]
     assert body["timeline"][-1]["at"] == format_time(at(5))
     assert body["card"]["card_serial"] == requested.data["card_serial"]
+
+
+def test_verifying_shows_in_the_owners_view_and_the_progress_look_up_until_the_outcome(
+    service, consumer, publisher, people, outlet
+):
+    client = service.client()
+    citizen = people.citizen()
+    application = submitted_application(client, citizen, outlet)
+    account = citizen.account_id
+    lookup = {"acceptance_number": application["acceptance_number"], "name": citizen.name}
+    started = verification_event("verification.started", application, account, minute=1)
+    approved = verification_event("verification.approved", application, account, minute=2)
+
+    deliver(consumer, publisher, started)
+    body = view(client, citizen, application["application_id"])
+    assert body["status"] == "verifying"
+    assert body["timeline"][-1] == {
+        "status": "verifying",
+        "at": format_time(at(1)),
+        "detail": "Your application is being checked.",
+    }
+    progress = client.get("/api/v1/progress", query_string=lookup).get_json()
+    assert progress["status"] == "verifying"
+    assert progress["updated_at"] == format_time(at(1))
+
+    deliver(consumer, publisher, approved)
+    body = view(client, citizen, application["application_id"])
+    assert body["status"] == "approved"
+    assert [entry["status"] for entry in body["timeline"]] == [
+        "draft",
+        "submitted",
+        "verifying",
+        "approved",
+    ]
+    assert client.get("/api/v1/progress", query_string=lookup).get_json()["status"] == "approved"
+
+
+@pytest.mark.parametrize(
+    ("event_type", "status"),
+    [
+        ("verification.review_required", "review_required"),
+        ("verification.approved", "approved"),
+        ("verification.rejected", "rejected"),
+        ("card.print_requested", "print_requested"),
+        ("card.shipped", "shipped"),
+    ],
+)
+def test_a_late_verification_start_keeps_its_timeline_place_but_never_moves_the_status_back(
+    service, consumer, publisher, people, outlet, event_type, status
+):
+    """Like every late fact, the start is history and goes into the timeline where it
+    happened; the status stays with what it was overtaken by."""
+    client = service.client()
+    citizen = people.citizen()
+    application = submitted_application(client, citizen, outlet)
+    make = verification_event if event_type.startswith("verification.") else card_event
+    overtaking = make(event_type, application, citizen.account_id, minute=5)
+    started = verification_event("verification.started", application, citizen.account_id, minute=1)
+
+    deliver(consumer, publisher, overtaking)
+    settled = deliver(consumer, publisher, started, started)
+    assert sorted(item.outcome.value for item in settled) == ["duplicate", "handled"]
+    assert timeline_rows(service, started.id) == 1
+    body = view(client, citizen, application["application_id"])
+    assert body["status"] == status
+    assert [entry["status"] for entry in body["timeline"]] == [
+        "draft",
+        "submitted",
+        "verifying",
+        status,
+    ]
+    lookup = {"acceptance_number": application["acceptance_number"], "name": citizen.name}
+    progress = client.get("/api/v1/progress", query_string=lookup).get_json()
+    assert (progress["status"], progress["updated_at"]) == (status, format_time(at(5)))
 
 
 def test_a_reprint_after_a_failure_with_events_out_of_order(

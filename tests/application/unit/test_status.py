@@ -10,6 +10,7 @@ import pytest
 
 from services.application.domain.status import (
     CANCELLABLE,
+    EVENT_STATUS,
     ORDER,
     RANK,
     TRANSITIONS,
@@ -137,6 +138,32 @@ def test_a_reprinted_card_reaches_printed_whatever_the_order(order):
 def test_the_first_print_request_arriving_after_the_failure_is_not_a_reprint():
     state = replay([(Status.PRINT_FAILED, at(4)), (Status.PRINT_REQUESTED, at(3))])
     assert state == StatusState(Status.PRINT_FAILED, at(4))
+
+
+def test_verification_started_moves_a_submitted_application_to_verifying():
+    assert EVENT_STATUS["verification.started"] is Status.VERIFYING
+    assert replay([(Status.VERIFYING, at(1))]) == StatusState(Status.VERIFYING, at(1))
+    outcome = replay([(Status.VERIFYING, at(1)), (Status.APPROVED, at(2))])
+    assert outcome == StatusState(Status.APPROVED, at(2))
+
+
+@pytest.mark.parametrize(
+    "later",
+    [
+        Status.REVIEW_REQUIRED,
+        Status.APPROVED,
+        Status.REJECTED,
+        Status.PRINT_REQUESTED,
+        Status.SHIPPED,
+        Status.ACTIVATED,
+        Status.CANCELLED,
+    ],
+)
+@pytest.mark.parametrize("started_minute", [1, 3])
+def test_a_late_verification_start_never_moves_the_status_back(later, started_minute):
+    """Whatever its time says: the table decides, not the clock."""
+    state = replay([(later, at(2))])
+    assert next_state(state, Status.VERIFYING, at(started_minute)) == state
 
 
 def test_after_a_rejection_a_late_approval_or_review_changes_nothing():

@@ -247,6 +247,47 @@ def test_only_public_events_reach_subscribers(service, token_authority):
     assert {d.event_type for d in service.deliveries(created["subscription_id"])} == set(types)
 
 
+def test_verification_started_reaches_its_subscribers_once_and_never_the_citizen(
+    consuming_service, token_authority
+):
+    service = consuming_service
+    journey = Journey()
+    started = journey.verification("started")
+    with Receiver() as receiver:
+        by_glob = service.subscribe(token_authority.integrator(), receiver.url, ["verification.*"])
+        by_name = service.subscribe(
+            token_authority.integrator(), receiver.url, ["verification.started"]
+        )
+        others = service.subscribe(
+            token_authority.integrator(), receiver.url, ["verification.approved", "card.*"]
+        )
+        events = [journey.account_registered(), journey.application_submitted(), started]
+        with (
+            running_consumer(service.settings, service.database, HANDLERS) as runner,
+            event_waiter(runner, count=len(events) * 2) as waiter,
+        ):
+            publish(service.settings, events, copies=2)
+            settled = waiter.wait(20)
+        copies = [item for item in settled if item.event and item.event.id == started.id]
+        assert sorted(item.outcome.value for item in copies) == ["duplicate", "handled"]
+        for subscription in (by_glob, by_name):
+            [delivery] = service.deliveries(subscription["subscription_id"])
+            assert (delivery.event_id, delivery.event_type) == (started.id, "verification.started")
+        assert service.deliveries(others["subscription_id"]) == []
+
+        service.dispatcher().run_once()
+        received = receiver.wait_for(2)
+    assert {r.headers["webhook-id"] for r in received} == {started.id}
+    assert received[0].json()["data"] == {
+        "application_id": journey.application_id,
+        "account_id": journey.account_id,
+        "case_id": journey.case_id,
+    }
+    # The citizen hears of the submission, then of the outcome; not that checking began.
+    notes = service.notifications(journey.account_id)
+    assert {n.event_type for n in notes} == {"application.submitted"}
+
+
 def test_the_address_is_checked_again_when_delivering(settings_factory, token_authority):
     """Allowed when the subscription was made; refused at delivery once the setting is off (as
     a name re-pointed at a private address would be). The receiver hears nothing."""

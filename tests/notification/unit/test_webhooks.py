@@ -73,6 +73,13 @@ def test_patterns_are_globs_over_public_event_types():
     assert not subscribes_to(["*"], "application.submitted")
 
 
+def test_verification_started_is_deliverable_by_name_and_by_glob():
+    assert "verification.started" in DELIVERABLE_TYPES
+    assert validate_event_patterns(["verification.started"]) == ["verification.started"]
+    assert "verification.started" in matching_types(["verification.*"])
+    assert subscribes_to(["verification.*"], "verification.started")
+
+
 @pytest.mark.parametrize(
     "pattern", ["application.submitted", "account.*", "nothing.*", "Card.*", ""]
 )

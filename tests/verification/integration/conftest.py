@@ -16,7 +16,7 @@ from services.verification.dependencies import Dependencies
 from services.verification.handlers import HANDLERS
 from shared.config import Settings
 from shared.messaging.consumer import ConsumerRunner, Settled
-from shared.messaging.envelope import Event
+from shared.messaging.envelope import Event, parse_event
 from shared.uow import Database
 from tests.support import images
 from tests.verification.support import FileServer, RegistryServer, delivery, person, submitted_event
@@ -55,6 +55,22 @@ class Verification:
     def deliver(self, event: Event, *, retries: int = 0) -> Settled:
         [settled] = self.runner.process_batch([delivery(event, retries=retries)])
         return settled
+
+    def verify(self, submitted: Event, *, retries: int = 0) -> Settled:
+        """The whole verification of a submission, as the worker does it: `submitted` opens the
+        case, and the `verification.started` it announces brings the checks (`retries` times
+        retried). Returns how the checks' delivery was settled."""
+        self.deliver(submitted)
+        return self.deliver(self.started(submitted.data["application_id"]), retries=retries)
+
+    def started(self, application_id: str) -> Event:
+        """The `verification.started` in the outbox for this application."""
+        [event] = [
+            e
+            for e in self.verification_events(application_id)
+            if e["type"] == "verification.started"
+        ]
+        return parse_event(json.dumps(event).encode())
 
     def applicant(self, **changes) -> dict:
         entry = {**person(), **changes}
@@ -101,7 +117,7 @@ class Verification:
             ).scalars()
             return {row.check: row for row in rows}
 
-    def outcome_events(self, application_id: str | None = None) -> list[dict]:
+    def verification_events(self, application_id: str | None = None) -> list[dict]:
         """Verification events in the outbox (what the relay will publish), oldest first."""
         table = self.database.outbox.table
         with self.database.session_factory() as session:
@@ -112,6 +128,14 @@ class Verification:
             for e in events
             if e["type"].startswith("verification.")
             and (application_id is None or e["data"]["application_id"] == application_id)
+        ]
+
+    def outcome_events(self, application_id: str | None = None) -> list[dict]:
+        """The outcomes among them (approved, review_required, rejected)."""
+        return [
+            e
+            for e in self.verification_events(application_id)
+            if e["type"] != "verification.started"
         ]
 
 

@@ -49,8 +49,8 @@ def test_a_second_application_for_an_approved_person_is_rejected(verification):
     first = verification.submitted(entry)
     second = verification.submitted(entry)
 
-    verification.deliver(first)
-    verification.deliver(second)
+    verification.verify(first)
+    verification.verify(second)
 
     assert verification.case(first.data["application_id"]).status == "approved"
     row = verification.checks(second.data["application_id"])["not_duplicate"]
@@ -84,7 +84,10 @@ def test_two_applications_racing_for_one_person_are_never_both_approved(verifica
         )
         [settled[event.id]] = runner.process_batch([delivery(event)])
 
-    threads = [threading.Thread(target=consume, args=(event,)) for event in events]
+    for event in events:
+        verification.deliver(event)  # opens the case; the checks come with the started event
+    started = [verification.started(event.data["application_id"]) for event in events]
+    threads = [threading.Thread(target=consume, args=(event,)) for event in started]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -105,19 +108,19 @@ def test_two_applications_racing_for_one_person_are_never_both_approved(verifica
 def test_a_rejected_application_holds_no_claim(verification):
     entry = verification.applicant()
     mismatch = verification.submitted(entry, id_card_front=images.id_card_front("biden"))
-    verification.deliver(mismatch)
+    verification.verify(mismatch)
     assert verification.case(mismatch.data["application_id"]).status == "rejected"
     assert claim(verification, mismatch.data["application_id"]) is None
 
     retry = verification.submitted(entry)
-    verification.deliver(retry)
+    verification.verify(retry)
     assert verification.case(retry.data["application_id"]).status == "approved"
 
 
 def test_cancelling_releases_the_claim_and_leaves_the_queue(verification, api, token_authority):
     entry = verification.applicant()
     approved = verification.submitted(entry)
-    verification.deliver(approved)
+    verification.verify(approved)
     application_id = approved.data["application_id"]
     assert claim(verification, application_id).active
 
@@ -128,7 +131,7 @@ def test_cancelling_releases_the_claim_and_leaves_the_queue(verification, api, t
     assert not claim(verification, application_id).active
     assert verification.case(application_id).status == "cancelled"
     again = verification.submitted(entry)
-    verification.deliver(again)
+    verification.verify(again)
     assert verification.case(again.data["application_id"]).status == "approved"
 
 
@@ -136,7 +139,7 @@ def test_a_cancelled_review_case_cannot_be_decided(verification, api, token_auth
     event = verification.submitted(
         verification.applicant(), photo=images.card_photo("obama", face_width=150)
     )
-    verification.deliver(event)
+    verification.verify(event)
     application_id = event.data["application_id"]
     verification.deliver(cancelled_event(application_id))
     case = verification.case(application_id)
@@ -181,7 +184,7 @@ def test_the_card_lifecycle_keeps_the_person_claimed(verification):
     for story, (events, state) in CARD_STORIES.items():
         entry = verification.applicant()
         approved = verification.submitted(entry)
-        verification.deliver(approved)
+        verification.verify(approved)
         application_id = approved.data["application_id"]
         card_id = str(uuid.uuid4())
 
@@ -193,7 +196,7 @@ def test_the_card_lifecycle_keeps_the_person_claimed(verification):
         held = claim(verification, application_id)
         assert (held.active, held.state, held.card_id) == (True, state, card_id), story
         another = verification.submitted(entry)
-        verification.deliver(another)
+        verification.verify(another)
         assert verification.case(another.data["application_id"]).status == "rejected", story
 
 

@@ -18,7 +18,7 @@ def review_case(verification) -> tuple[str, dict]:
     """A case waiting for a reviewer: the face on the photo is smaller than the rules allow."""
     entry = verification.applicant()
     event = verification.submitted(entry, photo=images.card_photo("obama", face_width=150))
-    verification.deliver(event)
+    verification.verify(event)
     case = verification.case(event.data["application_id"])
     assert case.status == "pending"
     return case.case_id, entry
@@ -39,7 +39,7 @@ def test_the_queue_lists_pending_cases_oldest_first_with_their_checks(
 ):
     first, _ = review_case(verification)
     second, _ = review_case(verification)
-    verification.deliver(verification.submitted(verification.applicant()))  # approved
+    verification.verify(verification.submitted(verification.applicant()))  # approved
 
     response = api.get("/api/v1/reviews?status=pending", headers=token_authority.reviewer())
 
@@ -188,9 +188,9 @@ def test_bad_decisions_are_refused_and_change_nothing(verification, api, token_a
 def test_approving_a_second_card_for_one_person_is_refused(verification, api, token_authority):
     entry = verification.applicant()
     waiting = verification.submitted(entry, photo=images.card_photo("obama", face_width=150))
-    verification.deliver(waiting)
+    verification.verify(waiting)
     # Meanwhile another application for the same person passes every check.
-    verification.deliver(verification.submitted(entry))
+    verification.verify(verification.submitted(entry))
     case = verification.case(waiting.data["application_id"])
     assert verification.checks(case.application_id)["not_duplicate"].outcome == "pass"
 
@@ -207,7 +207,7 @@ def test_approving_a_second_card_for_one_person_is_refused(verification, api, to
 
 def test_cases_by_application_for_reviewers_and_admins(verification, api, token_authority):
     event = verification.submitted(verification.applicant())
-    verification.deliver(event)
+    verification.verify(event)
     application_id = event.data["application_id"]
 
     for headers in (token_authority.reviewer(), token_authority.admin()):
@@ -294,3 +294,25 @@ def test_an_image_the_application_service_cannot_give_is_a_clear_error(
     assert (unreachable.status_code, unreachable.mimetype) == (503, PROBLEM)
     assert (tampered.status_code, tampered.mimetype) == (502, PROBLEM)
     assert (unknown_kind.status_code, unknown_kind.mimetype) == (404, PROBLEM)
+
+
+def test_a_case_still_being_checked_waits_outside_the_queue_and_cannot_be_decided(
+    verification, api, token_authority
+):
+    event = verification.submitted(verification.applicant())
+    verification.deliver(event)  # opened; its checks have not run
+    case = verification.case(event.data["application_id"])
+    reviewer = token_authority.reviewer()
+
+    pending = api.get("/api/v1/reviews", headers=reviewer).get_json()["items"]
+    checking = api.get("/api/v1/reviews?status=checking", headers=reviewer).get_json()["items"]
+    response = api.post(
+        f"/api/v1/reviews/{case.case_id}/decision", json={"decision": "approve"}, headers=reviewer
+    )
+
+    assert case.case_id not in [item["case_id"] for item in pending]
+    assert [item["case_id"] for item in checking] == [case.case_id]
+    assert checking[0]["checks"] == []
+    assert response.status_code == 409
+    assert "still running" in response.get_json()["detail"]
+    assert verification.case(case.application_id).status == "checking"

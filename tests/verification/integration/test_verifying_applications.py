@@ -1,11 +1,15 @@
-"""application.submitted → every check recorded → one outcome event, with real images, the
-real identity registry simulator and real claim-check fetches."""
+"""application.submitted → a case opened and announced (verification.started) → that event
+back from the queue → every check recorded → one outcome event, with real images, the real
+identity registry simulator and real claim-check fetches."""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
+
 from shared.messaging.consumer import Outcome
 from tests.support import images
-from tests.verification.support import person
+from tests.verification.support import cancelled_event, person
 
 
 def outcomes(verification, application_id: str) -> dict[str, str]:
@@ -16,7 +20,7 @@ def test_a_genuine_application_passes_every_check_and_is_approved(verification):
     entry = verification.applicant()
     event = verification.submitted(entry)
 
-    assert verification.deliver(event).outcome is Outcome.HANDLED
+    assert verification.verify(event).outcome is Outcome.HANDLED
 
     application_id = event.data["application_id"]
     assert outcomes(verification, application_id) == {
@@ -31,7 +35,10 @@ def test_a_genuine_application_passes_every_check_and_is_approved(verification):
     [approved] = verification.outcome_events(application_id)
     assert approved["type"] == "verification.approved"
     assert approved["subject"] == approved["correlationid"] == application_id
-    assert approved["causationid"] == event.id
+    # Caused by the started event, which the submission caused.
+    started = verification.started(application_id)
+    assert approved["causationid"] == started.id
+    assert started.causationid == event.id
     case = verification.case(application_id)
     assert case.status == "approved"
     assert approved["data"]["case_id"] == case.case_id
@@ -40,7 +47,7 @@ def test_a_genuine_application_passes_every_check_and_is_approved(verification):
 def test_the_id_number_is_stored_encrypted_and_masked(verification):
     entry = verification.applicant()
     event = verification.submitted(entry)
-    verification.deliver(event)
+    verification.verify(event)
 
     case = verification.case(event.data["application_id"])
     assert entry["id_number"] not in case.id_number_encrypted
@@ -57,7 +64,7 @@ def test_a_different_person_on_the_id_card_is_rejected_as_face_mismatch(verifica
     event = verification.submitted(
         entry, photo=images.card_photo("obama"), id_card_front=images.id_card_front("biden")
     )
-    verification.deliver(event)
+    verification.verify(event)
 
     application_id = event.data["application_id"]
     check = verification.checks(application_id)["id_card_face_match"]
@@ -81,7 +88,7 @@ def test_a_borderline_distance_goes_to_review(verification):
     )
     entry = verification.applicant()
     event = verification.submitted(entry)
-    verification.deliver(event)
+    verification.verify(event)
 
     application_id = event.data["application_id"]
     check = verification.checks(application_id)["id_card_face_match"]
@@ -114,7 +121,7 @@ def test_photo_rules(verification):
     # One database for all of them: each case is another applicant's application.
     for name, (photo, check, outcome, code) in PHOTO_RULES.items():
         event = verification.submitted(verification.applicant(), photo=photo())
-        verification.deliver(event)
+        verification.verify(event)
 
         application_id = event.data["application_id"]
         row = verification.checks(application_id)[check]
@@ -128,7 +135,7 @@ def test_an_oversized_photo_file_fails_the_size_window(verification):
     verification.deps.rules = type(verification.deps.rules)(photo_max_kb=15)
     entry = verification.applicant()
     event = verification.submitted(entry)  # about 21 KB
-    verification.deliver(event)
+    verification.verify(event)
 
     row = verification.checks(event.data["application_id"])["photo_format"]
     assert (row.outcome, row.codes) == ("fail", ["photo_file_size"])
@@ -142,7 +149,7 @@ def test_a_registry_mismatch_on_name_or_birth_date_rejects(verification):
         entry = verification.applicant()
         verification.registry.add({**entry, **changes})  # the registry knows them otherwise
         event = verification.submitted(entry)
-        verification.deliver(event)
+        verification.verify(event)
 
         application_id = event.data["application_id"]
         row = verification.checks(application_id)["identity_registry_match"]
@@ -155,7 +162,7 @@ def test_a_registry_mismatch_on_name_or_birth_date_rejects(verification):
 def test_a_person_unknown_to_the_registry_is_rejected(verification):
     stranger = person()  # never added to the registry
     event = verification.submitted(stranger)
-    verification.deliver(event)
+    verification.verify(event)
 
     row = verification.checks(event.data["application_id"])["identity_registry_match"]
     assert (row.outcome, row.codes) == ("fail", ["registry_not_found"])
@@ -167,7 +174,7 @@ def test_an_invalid_id_number_fails_its_check(verification):
     broken = {**entry, "id_number": entry["id_number"][:17] + wrong}
     verification.registry.add(broken)
     event = verification.submitted(broken)
-    verification.deliver(event)
+    verification.verify(event)
 
     row = verification.checks(event.data["application_id"])["id_number_valid"]
     assert (row.outcome, row.codes) == ("fail", ["id_number_invalid"])
@@ -179,13 +186,15 @@ def test_registry_down_is_retried_and_never_rejects(verification):
     verification.registry.faults(503)
     budget = len(verification.settings.retry_delays_ms)
 
-    for retries in range(budget):
-        assert verification.deliver(event, retries=retries).outcome is Outcome.RETRY
-        assert verification.case(event.data["application_id"]) is None
-    # The last try the delay tiers allow: review with the reason, not the dead-letter queue.
-    assert verification.deliver(event, retries=budget).outcome is Outcome.HANDLED
-
     application_id = event.data["application_id"]
+    verification.deliver(event)  # the case is opened whatever the registry's state
+    started = verification.started(application_id)
+    for retries in range(budget):
+        assert verification.deliver(started, retries=retries).outcome is Outcome.RETRY
+        assert verification.case(application_id).status == "checking"
+    # The last try the delay tiers allow: review with the reason, not the dead-letter queue.
+    assert verification.deliver(started, retries=budget).outcome is Outcome.HANDLED
+
     row = verification.checks(application_id)["identity_registry_match"]
     assert (row.outcome, row.codes) == ("review", ["registry_unavailable"])
     assert f"{budget + 1} attempts" in row.detail
@@ -201,8 +210,9 @@ def test_an_unreachable_registry_goes_to_review_without_leaking_the_id_number(ve
     event = verification.submitted(entry)
     budget = len(verification.settings.retry_delays_ms)
 
-    assert verification.deliver(event).outcome is Outcome.RETRY
-    assert verification.deliver(event, retries=budget).outcome is Outcome.HANDLED
+    assert verification.verify(event).outcome is Outcome.RETRY
+    started = verification.started(event.data["application_id"])
+    assert verification.deliver(started, retries=budget).outcome is Outcome.HANDLED
 
     row = verification.checks(event.data["application_id"])["identity_registry_match"]
     assert (row.outcome, row.codes) == ("review", ["registry_unavailable"])
@@ -216,9 +226,10 @@ def test_a_slow_registry_counts_as_down(verification):
     event = verification.submitted(entry)
     verification.registry.faults(None, delay_ms=1500)  # read timeout is 0.5 s here
 
-    assert verification.deliver(event).outcome is Outcome.RETRY
+    assert verification.verify(event).outcome is Outcome.RETRY
     verification.registry.faults(None, 0)
-    assert verification.deliver(event, retries=1).outcome is Outcome.HANDLED
+    started = verification.started(event.data["application_id"])
+    assert verification.deliver(started, retries=1).outcome is Outcome.HANDLED
     assert verification.case(event.data["application_id"]).status == "approved"
 
 
@@ -232,11 +243,11 @@ def test_a_photo_on_file_is_analysed_once_by_its_digest(verification):
     try:
         photo = images.card_photo("biden2")
         for front in (images.id_card_front("biden"), images.id_card_front("biden", "JPEG")):
-            verification.deliver(
+            verification.verify(
                 verification.submitted(verification.applicant(), photo=photo, id_card_front=front)
             )
         verification.deps.memo = type(verification.deps.memo)()  # a restarted worker
-        verification.deliver(
+        verification.verify(
             verification.submitted(
                 verification.applicant(), photo=photo, id_card_front=images.id_card_front("biden")
             )
@@ -246,3 +257,66 @@ def test_a_photo_on_file_is_analysed_once_by_its_digest(verification):
     # First application: both images; second: only the new ID card image; third (after a
     # restart): nothing, both come from the database.
     assert calls == [2, 1]
+
+
+def test_a_submission_opens_a_case_and_announces_it_before_any_check(verification):
+    entry = verification.applicant()
+    event = verification.submitted(entry)
+
+    assert verification.deliver(event).outcome is Outcome.HANDLED
+
+    application_id = event.data["application_id"]
+    case = verification.case(application_id)
+    assert case.status == "checking"
+    assert (case.decided_at, case.decided_by) == (None, None)
+    assert verification.checks(application_id) == {}
+    [started] = verification.verification_events(application_id)
+    assert started["type"] == "verification.started"
+    assert started["data"] == {
+        "application_id": application_id,
+        "account_id": event.data["account_id"],
+        "case_id": case.case_id,
+    }
+    assert started["subject"] == started["correlationid"] == application_id
+
+
+def test_a_submission_delivered_twice_opens_one_case_announced_once(verification):
+    event = verification.submitted(verification.applicant())
+    verification.deliver(event)
+    copy = replace(event, id=str(uuid.uuid4()))  # republished: a new id
+
+    assert verification.deliver(event).outcome is Outcome.DUPLICATE
+    assert verification.deliver(copy).outcome is Outcome.HANDLED
+
+    events = verification.verification_events(event.data["application_id"])
+    assert [e["type"] for e in events] == ["verification.started"]
+
+
+def test_a_started_event_delivered_twice_gives_one_outcome(verification):
+    event = verification.submitted(verification.applicant())
+    verification.verify(event)
+    application_id = event.data["application_id"]
+    started = verification.started(application_id)
+    copy = replace(started, id=str(uuid.uuid4()))  # republished: a new id
+
+    assert verification.deliver(started).outcome is Outcome.DUPLICATE
+    assert verification.deliver(copy).outcome is Outcome.HANDLED  # the case is decided
+
+    assert [e["type"] for e in verification.outcome_events(application_id)] == [
+        "verification.approved"
+    ]
+    assert len(verification.checks(application_id)) == 6
+
+
+def test_a_case_cancelled_before_its_checks_is_never_decided(verification):
+    event = verification.submitted(verification.applicant())
+    application_id = event.data["application_id"]
+    verification.deliver(event)
+    verification.deliver(cancelled_event(application_id, event.data["account_id"]))
+
+    assert verification.deliver(verification.started(application_id)).outcome is Outcome.HANDLED
+
+    case = verification.case(application_id)
+    assert (case.status, case.decided_at) == ("cancelled", None)
+    assert verification.outcome_events(application_id) == []
+    assert verification.checks(application_id) == {}

@@ -1,5 +1,7 @@
-"""The verification worker's handlers behind the real consumer runner on a real RabbitMQ vhost:
-duplicates are absorbed by the inbox, and a registry outage rides the retry tiers into review."""
+"""The verification worker's handlers behind the real consumer runner and outbox relay on a real
+RabbitMQ vhost: a submission opens a case whose `verification.started` comes back through the
+broker to be checked; duplicates are absorbed by the inbox, and a registry outage rides the
+retry tiers into review."""
 
 from __future__ import annotations
 
@@ -12,7 +14,7 @@ from shared.messaging.consumer import Outcome
 from shared.messaging.envelope import Event
 from shared.messaging.publisher import OutgoingMessage
 from shared.messaging.topology import declare_topology
-from shared.testing.running import running_consumer
+from shared.testing.running import running_consumer, running_relay
 from shared.testing.waiting import event_waiter
 from tests.verification.integration.conftest import verification_service
 
@@ -49,12 +51,16 @@ def test_the_same_submission_delivered_twice_makes_one_case_and_one_outcome(on_b
 
     with (
         running_consumer(on_broker.settings, on_broker.database, HANDLERS) as runner,
-        event_waiter(runner, event_id=event.id, count=2) as waiter,
+        running_relay(on_broker.settings, on_broker.database),
+        event_waiter(runner, event_id=event.id, count=2) as submissions,
+        event_waiter(runner, event_type="verification.started") as checks,
     ):
         publish(on_broker.settings, event, event)
-        outcomes = sorted(item.outcome.value for item in waiter.wait(60))
+        outcomes = sorted(item.outcome.value for item in submissions.wait(60))
+        [checked] = checks.wait(60)
 
     assert outcomes == ["duplicate", "handled"]
+    assert checked.outcome is Outcome.HANDLED
     application_id = event.data["application_id"]
     assert on_broker.case(application_id).status == "approved"
     assert [e["type"] for e in on_broker.outcome_events(application_id)] == [
@@ -69,7 +75,8 @@ def test_a_registry_outage_rides_the_retry_tiers_into_review(on_broker):
 
     with (
         running_consumer(on_broker.settings, on_broker.database, HANDLERS) as runner,
-        event_waiter(runner, event_id=event.id, count=tiers + 1) as waiter,
+        running_relay(on_broker.settings, on_broker.database),
+        event_waiter(runner, event_type="verification.started", count=tiers + 1) as waiter,
     ):
         publish(on_broker.settings, event)
         settled = waiter.wait(60)
