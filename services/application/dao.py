@@ -7,8 +7,9 @@ import hashlib
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, bindparam, delete, func, select, update
+from sqlalchemy import Integer, bindparam, delete, exists, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
 from services.application.domain.images import CheckedImage
@@ -19,11 +20,13 @@ from services.application.models import (
     ApplicationDocument,
     Outlet,
     RateLimitWindow,
+    ReleasedFile,
     StoredFile,
     TimelineEntry,
 )
 from services.application.storage import FileStore
-from shared.db import new_id, utcnow
+from shared.db import is_postgresql, new_id, utcnow
+from shared.errors import TransientError
 from shared.hot_reads import HotReads
 
 # -- outlets ------------------------------------------------------------------------------------
@@ -219,19 +222,40 @@ def dao_record_progress(
 # -- files --------------------------------------------------------------------------------------
 
 
+# How often storing a file looks for its row again when a release deleted it in between
+# (dao_store_file): each retry needs another release to commit between two statements.
+_STORE_ATTEMPTS = 3
+
+
 def dao_store_file(session: Session, store: FileStore, image: CheckedImage) -> str:
+    """Stores the bytes and sees that a `stored_files` row records them, locked until this
+    transaction ends (FOR KEY SHARE, as the foreign key check would lock it). A replacement
+    releasing the same bytes at this moment (dao_release_file) then either waits for this
+    transaction and finds them referenced, or has deleted the row already: the lock waits for
+    that to commit, finds the row gone, and the bytes are recorded anew, where a document
+    would otherwise fail its foreign key."""
     sha256 = store.put(image.data)
-    if session.get(StoredFile, sha256) is None:
-        session.add(
-            StoredFile(
-                sha256=sha256,
-                content_type=image.content_type,
-                size=len(image.data),
-                created_at=utcnow(),
-            )
+    locked = (
+        select(StoredFile.sha256)
+        .where(StoredFile.sha256 == sha256)
+        .with_for_update(read=True, key_share=True)
+    )
+    record = (
+        _dialect_insert(session)(StoredFile)
+        .values(
+            sha256=sha256,
+            content_type=image.content_type,
+            size=len(image.data),
+            created_at=utcnow(),
         )
-        session.flush()
-    return sha256
+        # Two requests storing the same new bytes at once: the second waits for the first.
+        .on_conflict_do_nothing(index_elements=[StoredFile.sha256])
+    )
+    for _attempt in range(_STORE_ATTEMPTS):
+        if session.scalar(locked) is not None or session.execute(record).rowcount:
+            return sha256
+        # Recorded by another transaction just now, and possibly released since: look again.
+    raise TransientError("The file could not be recorded; please retry.")
 
 
 def dao_get_stored_file(session: Session, sha256: str) -> StoredFile | None:
@@ -246,13 +270,94 @@ def dao_recorded_files(session: Session, sha256s: list[str]) -> set[str]:
 def dao_put_document(
     session: Session, application_id: str, kind: str, sha256: str, *, source: str
 ) -> None:
+    """Sets the application's document of this kind; the file it replaces is released if no
+    document refers to it any more (dao_release_file)."""
     document = session.get(ApplicationDocument, (application_id, kind))
+    replaced = None
     if document is None:
         document = ApplicationDocument(application_id=application_id, kind=kind)
         session.add(document)
+    else:
+        replaced = document.sha256
     document.sha256 = sha256
     document.source = source
     document.uploaded_at = utcnow()
+    if replaced is not None and replaced != sha256:
+        session.flush()  # the reference check sees this document refer to the new file
+        dao_release_file(session, replaced)
+
+
+def dao_release_file(session: Session, sha256: str) -> bool:
+    """Deletes the file's `stored_files` row and records it in `released_files`, for the worker
+    to delete the file after the grace period, if no document refers to it; True if released.
+
+    Equal bytes are stored once, so another application's request may be storing these very
+    bytes right now. On PostgreSQL (READ COMMITTED) the row is first locked FOR UPDATE, which
+    waits for every transaction that holds it for a new reference (dao_store_file); the
+    reference check, a later statement, then sees what those committed. Without the lock, a
+    reference committed after the delete began would fail the delete on the foreign key, and
+    two replacements of the last two references would each see the other's and keep the file
+    for ever. On SQLite every transaction holds the write lock from its start (shared/db.py),
+    so nothing interleaves.
+
+    Never fails the replacement it is part of: keeping a file is always safe, so a foreign key
+    violation (a reference that still slipped in) or a deadlock (two applications swapping
+    the same two files at once) rolls back to the savepoint and keeps the file."""
+    stored = select(StoredFile.sha256).where(StoredFile.sha256 == sha256)
+    unreferenced = ~exists().where(ApplicationDocument.sha256 == sha256)
+    release = _dialect_insert(session)(ReleasedFile).values(sha256=sha256, released_at=utcnow())
+    # Released before, stored again, released again before the sweep came by: a new grace.
+    release = release.on_conflict_do_update(
+        index_elements=[ReleasedFile.sha256], set_={"released_at": release.excluded.released_at}
+    )
+    try:
+        with session.begin_nested():
+            if session.scalar(stored.with_for_update()) is None:
+                return False
+            deleted = session.execute(
+                delete(StoredFile)
+                .where(StoredFile.sha256 == sha256, unreferenced)
+                .execution_options(synchronize_session=False)
+            ).rowcount
+            if deleted:
+                session.execute(release)
+    except (IntegrityError, OperationalError):
+        return False
+    return bool(deleted)
+
+
+def dao_released_files(session: Session, sha256s: list[str]) -> set[str]:
+    """Which of these files are released and not yet swept."""
+    return set(session.scalars(select(ReleasedFile.sha256).where(ReleasedFile.sha256.in_(sha256s))))
+
+
+def dao_list_released_files(
+    session: Session, released_before: datetime, *, after: str = "", limit: int
+) -> list[str]:
+    """Files released before `released_before`, in name order, from after `after`."""
+    return list(
+        session.scalars(
+            select(ReleasedFile.sha256)
+            .where(ReleasedFile.released_at < released_before, ReleasedFile.sha256 > after)
+            .order_by(ReleasedFile.sha256)
+            .limit(limit)
+        )
+    )
+
+
+def dao_forget_released_file(session: Session, sha256: str, released_before: datetime) -> None:
+    """Deletes the release record, unless the file was released again since `released_before`
+    (stored again and replaced again: that release has its own grace period)."""
+    session.execute(
+        delete(ReleasedFile).where(
+            ReleasedFile.sha256 == sha256, ReleasedFile.released_at < released_before
+        )
+    )
+
+
+def _dialect_insert(session: Session):
+    """INSERT with ON CONFLICT, in the database's own dialect."""
+    return postgresql.insert if is_postgresql(session) else sqlite.insert
 
 
 def dao_get_documents(session: Session, application_id: str) -> dict[str, tuple[str, str, str]]:

@@ -1,4 +1,4 @@
-"""Sweeping stored files that no transaction recorded.
+"""Sweeping stored files that no row records: rolled-back uploads and released files.
 
 An upload's bytes are written before the transaction that records them commits; when that
 transaction rolls back (a conflict, a crash, a database that went away), the file stays on
@@ -8,6 +8,15 @@ request lasts. A file is renamed aside before it is judged, and put back if a re
 the same bytes meanwhile (storage.py), so a sweep never deletes a file a request is recording;
 and a sweep that finds many files without a row deletes nothing (a database that is not this
 volume's would make every file look abandoned).
+
+A file whose last document was replaced is released: its row was deleted and a
+`released_files` row says so, in the replacement's transaction (dao.dao_release_file). Such
+personal data has no purpose any more, so it is swept too, a grace period after its release,
+by the same set-aside protocol: the same bytes may have been stored again meanwhile. Its
+deletion is this database's committed decision, not an inference from a missing row, so
+released files do not count towards the safety valve (a busy day of replaced photos would
+otherwise stop every sweep). When the valve refuses, though, nothing is deleted, released files
+included: the database is then probably not this volume's, and neither are its decisions.
 """
 
 from __future__ import annotations
@@ -15,8 +24,16 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
 
-from services.application.dao import dao_recorded_files
+from services.application.dao import (
+    dao_forget_released_file,
+    dao_list_released_files,
+    dao_recorded_files,
+    dao_released_files,
+)
 from services.application.storage import FileStore
 from shared.uow import Database
 
@@ -39,10 +56,11 @@ class SweepRefused(Exception):
 def sweep_unrecorded_files(
     database: Database, store: FileStore, *, grace_seconds: float, now: float | None = None
 ) -> int:
-    """Deletes stored files older than the grace period that no row records; how many."""
+    """Deletes stored files older than the grace period that no row records, and files
+    released longer than the grace period ago that no row records again; how many."""
     cutoff = (time.time() if now is None else now) - grace_seconds
     examined, unrecorded = _find_unrecorded(database, store, cutoff)
-    if len(unrecorded) > _FEW and len(unrecorded) > _MOST_UNRECORDED_SHARE * examined:
+    if _too_many_unrecorded(examined, len(unrecorded)):
         raise SweepRefused(
             f"{len(unrecorded)} of {examined} stored files have no stored_files row; that is "
             "not a few rolled-back uploads, so nothing was deleted. Is the database this "
@@ -51,18 +69,28 @@ def sweep_unrecorded_files(
     removed = store.remove_abandoned_writes(cutoff)
     for sha256 in unrecorded:
         removed += _remove_if_still_unrecorded(database, store, sha256, cutoff)
+    for sha256 in _released_before(database, cutoff):
+        removed += _remove_released(database, store, sha256, cutoff)
     return removed
+
+
+def _too_many_unrecorded(examined: int, unrecorded: int) -> bool:
+    """The safety valve: more than a few, and more than a small share of, the files looked at
+    have no row; rolled-back uploads are never that many."""
+    return unrecorded > _FEW and unrecorded > _MOST_UNRECORDED_SHARE * examined
 
 
 def _find_unrecorded(database: Database, store: FileStore, cutoff: float) -> tuple[int, list]:
     """How many files older than `cutoff` were looked at, and which of them have no row (up
-    to a bound: past it, the sweep is refused anyway)."""
+    to a bound: past it, the sweep is refused anyway). Released files are neither: a busy day
+    of replaced photos must not look like a database that is not this volume's."""
     examined, unrecorded = 0, []
     for names in store.stored_before(cutoff):
         for start in range(0, len(names), _BATCH):
             batch = names[start : start + _BATCH]
-            examined += len(batch)
-            unrecorded += sorted(set(batch) - _recorded(database, batch))
+            recorded, released = _accounted_for(database, batch)
+            examined += len(batch) - len(released - recorded)
+            unrecorded += sorted(set(batch) - recorded - released)
             if len(unrecorded) > _MOST_UNRECORDED:
                 return examined, unrecorded
     return examined, unrecorded
@@ -75,16 +103,68 @@ def _remove_if_still_unrecorded(
     if aside is None:
         return 0
     # Claimed again just before it was set aside, or recorded since it was first looked up.
-    if aside.stat().st_mtime >= cutoff or _recorded(database, [sha256]):
+    if _claimed_afresh(aside, cutoff) or _recorded(database, [sha256]):
         store.put_back(aside, sha256)
         return 0
     aside.unlink()
     return 1
 
 
+def _remove_released(database: Database, store: FileStore, sha256: str, cutoff: float) -> int:
+    """Deletes a released file unless its bytes were stored again: a row records them once
+    more, or a request has just stored them and not committed yet. The release is forgotten
+    once that is settled; while the bytes are only claimed it stays, so that they are judged
+    again at the next sweep (and deleted, should that request roll back)."""
+    aside = store.set_aside(sha256)
+    # Looked up once the file is aside: a request that stores the same bytes from now on
+    # writes them anew, and one that stored them before has touched the file or committed.
+    recorded_again = bool(_recorded(database, [sha256]))
+    claimed_afresh = aside is not None and _claimed_afresh(aside, cutoff)
+    removed = 0
+    if aside is not None:
+        if recorded_again or claimed_afresh:
+            store.put_back(aside, sha256)
+        else:
+            aside.unlink()
+            removed = 1
+    if recorded_again or not claimed_afresh:
+        _forget_release(database, sha256, cutoff)
+    return removed
+
+
+def _claimed_afresh(aside: Path, cutoff: float) -> bool:
+    """Written or touched by a request since the sweep's cutoff (storage.py)."""
+    return aside.stat().st_mtime >= cutoff
+
+
 def _recorded(database: Database, sha256s: list[str]) -> set[str]:
     with database.session_factory() as session:
         return dao_recorded_files(session, sha256s)
+
+
+def _accounted_for(database: Database, sha256s: list[str]) -> tuple[set[str], set[str]]:
+    """Which of these files a row records, and which are released. In this order: a release
+    committing in between makes a file look both (and so recorded), never neither."""
+    with database.session_factory() as session:
+        return dao_recorded_files(session, sha256s), dao_released_files(session, sha256s)
+
+
+def _released_before(database: Database, cutoff: float) -> Iterator[str]:
+    """The files released before `cutoff` (Unix time), a batch at a time."""
+    released_before = datetime.fromtimestamp(cutoff, UTC)
+    after = ""
+    while True:
+        with database.session_factory() as session:
+            names = dao_list_released_files(session, released_before, after=after, limit=_BATCH)
+        yield from names
+        if len(names) < _BATCH:
+            return
+        after = names[-1]
+
+
+def _forget_release(database: Database, sha256: str, cutoff: float) -> None:
+    with database.session_factory() as session, session.begin():
+        dao_forget_released_file(session, sha256, datetime.fromtimestamp(cutoff, UTC))
 
 
 def sweep_every(
@@ -105,7 +185,7 @@ def sweep_every(
             try:
                 removed = sweep_unrecorded_files(database, store, grace_seconds=grace_seconds)
                 if removed:
-                    log.info("removed %d stored file(s) that no transaction recorded", removed)
+                    log.info("removed %d stored file(s) that no row records", removed)
             except SweepRefused as refused:
                 log.error("stored files not swept: %s", refused)
             except Exception:  # the next sweep tries again; the worker's consuming goes on

@@ -104,6 +104,18 @@ class StoredFile(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ReleasedFile(Base):
+    """A stored file that no document refers to any more: its `stored_files` row was deleted in
+    the transaction that replaced the last document referring to it. The worker deletes the
+    file once the grace period has passed, unless the same bytes were stored again meanwhile
+    (housekeeping.py)."""
+
+    __tablename__ = "released_files"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    released_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
 class ApplicationDocument(Base):
     """Which stored file is an application's photo, ID card front or back."""
 

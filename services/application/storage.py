@@ -7,7 +7,8 @@ A file is written before the transaction that records it (a `stored_files` row) 
 that transaction rolls back, the file is left behind with no row. Such files are swept once
 they are older than a grace period (housekeeping.py). A file's modification time says when
 it was last written or claimed: storing bytes that are already there touches the file, so a
-sweep never takes a file that a request is about to record."""
+sweep never takes a file that a request is about to record. A file whose last document was
+replaced loses its row in that transaction (it is released) and is swept the same way."""
 
 from __future__ import annotations
 

@@ -6,7 +6,8 @@ published before that (a fresh broker behind a printing service that has run for
 worker that finds its outlet table empty asks, through the outbox, for every outlet again
 (`outlet.snapshot_requested`); the printing service answers by republishing them.
 
-Beside consuming, the worker sweeps stored files that no transaction recorded (housekeeping.py).
+Beside consuming, the worker sweeps stored files that no row records: rolled-back uploads, and
+files released when a draft's photo or ID card image was replaced (housekeeping.py).
 """
 
 from __future__ import annotations
