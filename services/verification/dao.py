@@ -4,8 +4,9 @@ None of them commits; the unit of work around them does."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -128,6 +129,16 @@ def dao_end_checks(
         .execution_options(synchronize_session=False)
     )
     return result.rowcount == 1
+
+
+def dao_case_backlog(session: Session, statuses: Sequence[str]) -> dict[str, tuple[int, datetime]]:
+    """status → (how many cases, when the oldest was opened), for the statuses that have any."""
+    rows = session.execute(
+        select(VerificationCase.status, func.count(), func.min(VerificationCase.created_at))
+        .where(VerificationCase.status.in_(statuses))
+        .group_by(VerificationCase.status)
+    )
+    return {status: (count, oldest) for status, count, oldest in rows}
 
 
 # -- claims: one person, one card ---------------------------------------------------------------

@@ -79,6 +79,9 @@ class ServiceContext:
     verifier: TokenVerifier | CachingVerifier
     readiness: ReadinessProbe
     extras: dict = field(default_factory=dict)
+    # The service's own scrape-time figures for `/metrics` (Prometheus collectors, e.g. a
+    # backlog read from its database), beside the outbox backlog every service reports.
+    collectors: list = field(default_factory=list)
 
     @cached_property
     def service_tokens(self) -> ServiceTokenClient:

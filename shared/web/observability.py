@@ -230,6 +230,8 @@ def health_blueprint() -> Blueprint:
             registry = CollectorRegistry()
             registry.register(_DefaultRegistryView())
         registry.register(OutboxCollector(app))
+        for collector in app.extensions["sscard"].collectors:
+            registry.register(collector)
         return Response(generate_latest(registry), mimetype=CONTENT_TYPE_LATEST)
 
     for view in (healthz, readyz, metrics):
