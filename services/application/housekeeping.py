@@ -35,6 +35,7 @@ from services.application.dao import (
     dao_released_files,
 )
 from services.application.storage import FileStore
+from shared.periodic import run_every
 from shared.uow import Database
 
 log = logging.getLogger(__name__)
@@ -176,21 +177,21 @@ def sweep_every(
     stop: threading.Event | None = None,
 ) -> threading.Thread:
     """Sweeps every `interval_seconds`, on a daemon thread of the worker, until `stop` is
-    set."""
-    stop = stop or threading.Event()
+    set (shared.periodic: the first sweep one interval after the start)."""
 
-    def run() -> None:
-        # Not at once: a worker started against the wrong database should be noticed first.
-        while not stop.wait(interval_seconds):
-            try:
-                removed = sweep_unrecorded_files(database, store, grace_seconds=grace_seconds)
-                if removed:
-                    log.info("removed %d stored file(s) that no row records", removed)
-            except SweepRefused as refused:
-                log.error("stored files not swept: %s", refused)
-            except Exception:  # the next sweep tries again; the worker's consuming goes on
-                log.exception("sweeping unrecorded files failed")
+    def sweep() -> None:
+        try:
+            removed = sweep_unrecorded_files(database, store, grace_seconds=grace_seconds)
+        except SweepRefused as refused:
+            log.error("stored files not swept: %s", refused)
+            return
+        if removed:
+            log.info("removed %d stored file(s) that no row records", removed)
 
-    thread = threading.Thread(target=run, name="file-sweep", daemon=True)
-    thread.start()
-    return thread
+    return run_every(
+        interval_seconds,
+        sweep,
+        name="file-sweep",
+        description="sweeping unrecorded files",
+        stop=stop,
+    )

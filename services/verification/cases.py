@@ -157,13 +157,20 @@ def analyse(
     uow: UnitOfWork, deps: Dependencies, images: list[tuple[bytes, str]]
 ) -> list[ImageFacts]:
     """Face analyses of (content, kind) pairs by image digest and kind: this process's memo,
-    then the database, then the analyser (the missing ones at once)."""
+    then the database, then the analyser (the missing ones at once). An analysis older than
+    the face cache's retention is not reused from either: the image is analysed again."""
     keys = [(hashlib.sha256(data).hexdigest(), analyser_version(kind)) for data, kind in images]
+    memo_keys = [f"{digest}/{version}" for digest, version in keys]
+    not_before = utcnow() - deps.face_cache.retention
     found: dict[int, dict] = {}
     for index, (digest, version) in enumerate(keys):
-        cached = deps.memo.get(f"{digest}/{version}") or dao.dao_get_face_analysis(
-            uow.session, digest, version
-        )
+        cached = deps.memo.get(memo_keys[index])
+        if cached is None:
+            row = dao.dao_get_face_analysis(uow.session, digest, version, not_before=not_before)
+            if row is not None:
+                # With the time it was made: the memo must not keep it past the retention.
+                cached = row.result
+                deps.memo.put(memo_keys[index], cached, analysed_at=row.created_at)
         if cached is not None:
             found[index] = cached
     missing = [index for index in range(len(images)) if index not in found]
@@ -174,8 +181,7 @@ def analyse(
         for index, facts in zip(missing, analysed, strict=True):
             found[index] = facts_to_json(facts)
             dao.dao_store_face_analysis(uow.session, *keys[index], found[index])
-    for index, (digest, version) in enumerate(keys):
-        deps.memo.put(f"{digest}/{version}", found[index])
+            deps.memo.put(memo_keys[index], found[index])
     return [facts_from_json(found[index]) for index in range(len(images))]
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.exc import IntegrityError
@@ -239,15 +239,46 @@ def dao_get_audit(session: Session, case_id: str) -> list[ReviewAudit]:
 
 
 # -- face analyses, by image digest ---------------------------------------------------------------
-def dao_get_face_analysis(session: Session, sha256: str, analyser: str) -> dict | None:
+def dao_get_face_analysis(
+    session: Session, sha256: str, analyser: str, *, not_before: datetime
+) -> FaceAnalysisRow | None:
+    """The stored analysis, unless it was made before `not_before` (past the retention: the
+    image is analysed again rather than an old biometric template reused)."""
     row = session.get(FaceAnalysisRow, (sha256, analyser))
-    return row.result if row is not None else None
+    return row if row is not None and row.created_at >= not_before else None
 
 
 def dao_store_face_analysis(session: Session, sha256: str, analyser: str, result: dict) -> None:
-    insert = pg_insert if is_postgresql(session) else sqlite_insert
-    session.execute(
-        insert(FaceAnalysisRow)
-        .values(sha256=sha256, analyser=analyser, result=result, created_at=utcnow())
-        .on_conflict_do_nothing()
+    """Stores an analysis just made. One already stored for the image is replaced: it can only
+    be an expired one, or the same result stored meanwhile by another consumer."""
+    insert = (pg_insert if is_postgresql(session) else sqlite_insert)(FaceAnalysisRow).values(
+        sha256=sha256, analyser=analyser, result=result, created_at=utcnow()
     )
+    session.execute(
+        insert.on_conflict_do_update(
+            index_elements=[FaceAnalysisRow.sha256, FaceAnalysisRow.analyser],
+            set_={"result": insert.excluded.result, "created_at": insert.excluded.created_at},
+        )
+    )
+
+
+def dao_delete_expired_face_analyses(session: Session, made_before: datetime, *, limit: int) -> int:
+    """Deletes up to `limit` analyses made before `made_before`; how many. Rows another
+    transaction holds (a consumer storing a fresh analysis over an expired one, or another
+    worker's purge) are skipped, not waited for."""
+    expired = (
+        select(FaceAnalysisRow.sha256, FaceAnalysisRow.analyser)
+        .where(FaceAnalysisRow.created_at < made_before)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    result = session.execute(
+        delete(FaceAnalysisRow)
+        .where(
+            tuple_(FaceAnalysisRow.sha256, FaceAnalysisRow.analyser).in_(expired),
+            # Checked again on the row itself: one refreshed since the look is kept.
+            FaceAnalysisRow.created_at < made_before,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount

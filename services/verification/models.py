@@ -7,7 +7,8 @@
   by a partial unique index, taken in the same transaction as an approval;
 - `review_audit`: which reviewer viewed or decided which case, and when;
 - `face_analyses`: faces found in an image and the encoding of the main one, by SHA-256, so
-  the same photo (the photo on file) is never analysed twice.
+  the same photo (the photo on file) is not analysed twice within the retention
+  (`VERIFICATION_FACE_CACHE_RETENTION_DAYS`); the worker deletes older ones.
 """
 
 from __future__ import annotations
@@ -141,4 +142,8 @@ class FaceAnalysisRow(Base):
     analyser: Mapped[str] = mapped_column(String(40), primary_key=True)
     # The faces and format facts, with the main face's encoding (see imaging.py).
     result: Mapped[dict] = mapped_column(JSON, nullable=False)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, nullable=False, default=utcnow)
+    # When the analysis was made: past the retention it is neither reused nor kept (indexed
+    # for the worker's purge).
+    created_at: Mapped[datetime] = mapped_column(
+        UTCDateTime, nullable=False, default=utcnow, index=True
+    )

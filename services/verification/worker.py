@@ -9,6 +9,9 @@ Face work dominates a verification, so the worker is built around keeping both c
   (one image left) would leave half of the pool idle;
 - small batches (`VERIFICATION_CONSUMER_BATCH_SIZE`, default 8): a batch is one database
   transaction, which should not stay open for long.
+
+Beside consuming, the worker deletes face analyses past their retention, on a thread of its
+own (housekeeping.py).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ import threading
 
 from services.verification import config, dependencies, models
 from services.verification.handlers import HANDLERS
+from services.verification.housekeeping import purge_every
 from shared.logs import configure_logging
 from shared.messaging.consumer import ConsumerRunner
 from shared.uow import Database
@@ -48,7 +52,18 @@ def main() -> None:
         for _ in range(consumers)
     ]
 
+    housekeeping_stop = threading.Event()
+    if deps.face_cache.purge_interval_seconds > 0:
+        purge_every(
+            deps.face_cache.purge_interval_seconds,
+            database,
+            deps.memo,
+            retention=deps.face_cache.retention,
+            stop=housekeeping_stop,
+        )
+
     def stop(*_args) -> None:
+        housekeeping_stop.set()
         for runner in runners:
             runner.stop()
 

@@ -1,0 +1,36 @@
+"""Housekeeping a worker does beside consuming (sweeping files, purging expired rows): a task
+run every so often on a daemon thread of its own, so that it never holds up a message."""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Callable
+
+log = logging.getLogger(__name__)
+
+
+def run_every(
+    interval_seconds: float,
+    task: Callable[[], object],
+    *,
+    name: str,
+    description: str,
+    stop: threading.Event | None = None,
+) -> threading.Thread:
+    """Runs `task` every `interval_seconds` on a daemon thread called `name`, until `stop` is
+    set. The first run is one interval after the start, not at once: a worker started by
+    mistake (against the wrong database, say) should be noticed before it deletes anything.
+    A run that fails is logged ("<description> failed") and the next one runs as usual."""
+    stop = stop or threading.Event()
+
+    def run() -> None:
+        while not stop.wait(interval_seconds):
+            try:
+                task()
+            except Exception:  # the next run tries again; the worker's consuming goes on
+                log.exception("%s failed", description)
+
+    thread = threading.Thread(target=run, name=name, daemon=True)
+    thread.start()
+    return thread
