@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 
 from services.application.domain.images import UploadRules
 from shared.config import Settings, load_settings
@@ -26,6 +27,10 @@ class Options:
     # such a file must be before it goes (far longer than any request).
     file_sweep_interval_seconds: int
     file_sweep_grace_seconds: int
+    # How long the photo and ID card images of a rejected or cancelled application are kept
+    # from when it closed (None: for ever); the worker then deletes them, at the sweep's
+    # interval (housekeeping.py).
+    closed_file_retention: timedelta | None
 
 
 def load(environ: dict[str, str] | None = None) -> Settings:
@@ -53,4 +58,11 @@ def options(settings: Settings) -> Options:
         trusted_proxy_hops=settings.get_int("TRUSTED_PROXY_HOPS", 0),
         file_sweep_interval_seconds=settings.get_int("FILE_SWEEP_INTERVAL_SECONDS", 3600),
         file_sweep_grace_seconds=settings.get_int("FILE_SWEEP_GRACE_SECONDS", 3600),
+        closed_file_retention=_days_or_none(settings.get_int("CLOSED_FILE_RETENTION_DAYS", 90)),
     )
+
+
+def _days_or_none(days: int) -> timedelta | None:
+    """0 turns a retention off (kept for ever); so does a negative number of days, which
+    would otherwise delete at once what was meant to be kept."""
+    return timedelta(days=days) if days > 0 else None

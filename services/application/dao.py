@@ -14,7 +14,14 @@ from sqlalchemy.orm import Session
 
 from services.application.domain.images import CheckedImage
 from services.application.domain.progress import ProgressFact
-from services.application.domain.status import RANK, Status, StatusState, is_open, next_state
+from services.application.domain.status import (
+    ENDED_WITHOUT_CARD,
+    RANK,
+    Status,
+    StatusState,
+    is_open,
+    next_state,
+)
 from services.application.models import (
     Application,
     ApplicationDocument,
@@ -383,6 +390,41 @@ def dao_get_document_kinds(session: Session, application_id: str) -> set[str]:
             )
         )
     )
+
+
+def dao_list_closed_applications_keeping_documents(
+    session: Session, closed_before: datetime, *, limit: int
+) -> list[Application]:
+    """Up to `limit` applications that ended without a card (rejected, cancelled) before
+    `closed_before` and whose documents have not been deleted, oldest first, locked until this
+    transaction ends. Rows another transaction holds (a late event being recorded, another
+    worker's batch) are skipped, not waited for: the next look finds them."""
+    return list(
+        session.scalars(
+            select(Application)
+            .where(
+                Application.status.in_([status.value for status in ENDED_WITHOUT_CARD]),
+                Application.status_at < closed_before,
+                Application.documents_deleted_at.is_(None),
+            )
+            .order_by(Application.status_at, Application.application_id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+
+
+def dao_delete_documents(session: Session, application_ids: list[str]) -> int:
+    """Deletes these applications' documents and releases each of their files that no other
+    document refers to (dao_release_file: bytes another application uses stay); how many
+    files were released. Files are released in name order, as any other batch would lock
+    them."""
+    documents = ApplicationDocument.application_id.in_(application_ids)
+    sha256s = set(session.scalars(select(ApplicationDocument.sha256).where(documents)))
+    if not sha256s:
+        return 0
+    session.execute(delete(ApplicationDocument).where(documents))
+    return sum(dao_release_file(session, sha256) for sha256 in sorted(sha256s))
 
 
 # -- rate limits --------------------------------------------------------------------------------

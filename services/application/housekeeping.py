@@ -1,4 +1,5 @@
-"""Sweeping stored files that no row records: rolled-back uploads and released files.
+"""Sweeping stored files that no row records (rolled-back uploads and released files), and
+releasing the files of applications that ended without a card once their retention has passed.
 
 An upload's bytes are written before the transaction that records them commits; when that
 transaction rolls back (a conflict, a crash, a database that went away), the file stays on
@@ -17,6 +18,13 @@ deletion is this database's committed decision, not an inference from a missing 
 released files do not count towards the safety valve (a busy day of replaced photos would
 otherwise stop every sweep). When the valve refuses, though, nothing is deleted, released files
 included: the database is then probably not this volume's, and neither are its decisions.
+
+The images of an application that ended without a card (rejected or cancelled) have no purpose
+once a complaint or a reviewer's second look is no longer expected: the retention
+(`APPLICATION_CLOSED_FILE_RETENTION_DAYS`) after it closed, the worker deletes its documents
+and releases their files, a batch of applications per transaction, and records when on the
+application and in its owner's view. The sweep then deletes the files like any other released
+ones; bytes another application still uses stay. An activated application keeps its images.
 """
 
 from __future__ import annotations
@@ -25,16 +33,20 @@ import logging
 import threading
 import time
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from services.application.dao import (
+    dao_delete_documents,
     dao_forget_released_file,
+    dao_list_closed_applications_keeping_documents,
     dao_list_released_files,
     dao_recorded_files,
     dao_released_files,
 )
 from services.application.storage import FileStore
+from services.application.views import refresh_view
+from shared.db import utcnow
 from shared.periodic import run_every
 from shared.uow import Database
 
@@ -48,6 +60,10 @@ _BATCH = 500
 _FEW = 10
 _MOST_UNRECORDED_SHARE = 0.05
 _MOST_UNRECORDED = 10_000
+# Applications whose documents are deleted per transaction: each is a few files released and a
+# view rendered again, and on SQLite a transaction holds the one write lock the consumers also
+# wait for.
+PURGE_BATCH = 100
 
 
 class SweepRefused(Exception):
@@ -193,5 +209,66 @@ def sweep_every(
         sweep,
         name="file-sweep",
         description="sweeping unrecorded files",
+        stop=stop,
+    )
+
+
+# -- the retention of closed applications' documents --------------------------------------------
+
+
+def purge_closed_documents(
+    database: Database,
+    *,
+    retention: timedelta,
+    now: datetime | None = None,
+    batch: int = PURGE_BATCH,
+) -> tuple[int, int]:
+    """Deletes the documents of the applications rejected or cancelled longer than `retention`
+    ago, `batch` applications per transaction, and releases their files (the sweep deletes
+    them after its grace period); how many applications, and how many files released."""
+    closed_before = (utcnow() if now is None else now) - retention
+    applications = released = 0
+    while True:
+        with database.session_factory() as session, session.begin():
+            found = dao_list_closed_applications_keeping_documents(
+                session, closed_before, limit=batch
+            )
+            released += dao_delete_documents(session, [a.application_id for a in found])
+            deleted_at = utcnow()
+            for application in found:
+                application.documents_deleted_at = deleted_at
+                application.updated_at = deleted_at
+                refresh_view(session, application)
+        applications += len(found)
+        if len(found) < batch:
+            return applications, released
+
+
+def purge_every(
+    interval_seconds: float,
+    database: Database,
+    *,
+    retention: timedelta,
+    stop: threading.Event | None = None,
+) -> threading.Thread:
+    """Purges every `interval_seconds`, on a daemon thread of the worker, until `stop` is
+    set (shared.periodic: the first purge one interval after the start)."""
+
+    def purge() -> None:
+        applications, released = purge_closed_documents(database, retention=retention)
+        if applications:
+            log.info(
+                "deleted the documents of %d application(s) rejected or cancelled over %d days"
+                " ago; %d file(s) released",
+                applications,
+                retention.days,
+                released,
+            )
+
+    return run_every(
+        interval_seconds,
+        purge,
+        name="closed-documents-purge",
+        description="purging closed applications' documents",
         stop=stop,
     )

@@ -72,8 +72,22 @@ class Application(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     submitted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When the photo and ID card images of this rejected or cancelled application were deleted,
+    # its retention having passed (housekeeping.py); NULL while they are kept.
+    documents_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The owner's view as JSON, rendered at every change (services.application.views).
     view: Mapped[str | None] = mapped_column(Text)
+
+
+# The retention's look for closed applications whose images are still kept: those deleted
+# already leave the index, so the hourly look does not grow with the years.
+Index(
+    "ix_applications_documents_kept",
+    Application.status,
+    Application.status_at,
+    postgresql_where=Application.documents_deleted_at.is_(None),
+    sqlite_where=Application.documents_deleted_at.is_(None),
+)
 
 
 class TimelineEntry(Base):
@@ -125,7 +139,9 @@ class ApplicationDocument(Base):
         String(36), ForeignKey("applications.application_id"), primary_key=True
     )
     kind: Mapped[str] = mapped_column(String(16), primary_key=True)
-    sha256: Mapped[str] = mapped_column(String(64), ForeignKey("stored_files.sha256"))
+    # Indexed: releasing a file asks whether any document still refers to it (and deleting its
+    # stored_files row checks the foreign key), once per file the retention deletes.
+    sha256: Mapped[str] = mapped_column(String(64), ForeignKey("stored_files.sha256"), index=True)
     source: Mapped[str] = mapped_column(String(16))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

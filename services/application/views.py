@@ -60,6 +60,8 @@ def render_application(session: Session, application: Application) -> dict:
         "created_at": _time(application.created_at),
         "updated_at": _time(application.updated_at),
         "submitted_at": _time(application.submitted_at),
+        # Last, so that revision 0005 could add it to the views rendered before it.
+        "documents_deleted_at": _time(application.documents_deleted_at),
     }
 
 

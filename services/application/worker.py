@@ -7,18 +7,22 @@ worker that finds its outlet table empty asks, through the outbox, for every out
 (`outlet.snapshot_requested`); the printing service answers by republishing them.
 
 Beside consuming, the worker sweeps stored files that no row records: rolled-back uploads, and
-files released when a draft's photo or ID card image was replaced (housekeeping.py).
+files released when a draft's photo or ID card image was replaced or when the retention of a
+rejected or cancelled application's images passed; it deletes those applications' documents at
+the sweep's interval, on a thread of its own (housekeeping.py).
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 
 from services.application import config, models
 from services.application.dao import dao_count_outlets
 from services.application.handlers import HANDLERS
-from services.application.housekeeping import sweep_every
+from services.application.housekeeping import purge_every, sweep_every
 from services.application.runtime import Runtime
+from services.application.storage import FileStore
 from shared.logs import configure_logging
 from shared.messaging.consumer import run_worker
 from shared.uow import Database, UnitOfWork
@@ -37,6 +41,31 @@ def request_outlet_snapshot_if_empty(database: Database, service: str) -> bool:
     return True
 
 
+def start_housekeeping(
+    options: config.Options,
+    database: Database,
+    files: FileStore,
+    *,
+    stop: threading.Event | None = None,
+) -> list[threading.Thread]:
+    """The file sweep and, unless the retention is off, the purge of closed applications'
+    documents, each on a daemon thread of its own, at the sweep's interval (0: neither; purged
+    documents' files would not be deleted anyway)."""
+    interval = options.file_sweep_interval_seconds
+    if interval <= 0:
+        return []
+    threads = [
+        sweep_every(
+            interval, database, files, grace_seconds=options.file_sweep_grace_seconds, stop=stop
+        )
+    ]
+    if options.closed_file_retention is not None:
+        threads.append(
+            purge_every(interval, database, retention=options.closed_file_retention, stop=stop)
+        )
+    return threads
+
+
 def main() -> None:
     settings = config.load()
     configure_logging(
@@ -45,14 +74,7 @@ def main() -> None:
     database = Database(settings.database_url, models.metadata, pool_size=2)
     request_outlet_snapshot_if_empty(database, settings.service)
     runtime = Runtime(settings, database.engine)
-    options = runtime.options
-    if options.file_sweep_interval_seconds > 0:
-        sweep_every(
-            options.file_sweep_interval_seconds,
-            database,
-            runtime.files,
-            grace_seconds=options.file_sweep_grace_seconds,
-        )
+    start_housekeeping(runtime.options, database, runtime.files)
     run_worker(settings, database, HANDLERS)
 
 

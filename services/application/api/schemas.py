@@ -100,6 +100,13 @@ class ApplicationSchema(ApplicationSummarySchema):
         fields.Nested(TimelineEntrySchema), metadata={"description": "Oldest first"}
     )
     submitted_at = Timestamp(allow_none=True)
+    documents_deleted_at = Timestamp(
+        allow_none=True,
+        metadata={
+            "description": "When the photo and ID card images were deleted, the retention for "
+            "rejected and cancelled applications having passed; null while they are kept"
+        },
+    )
 
 
 class ApplicationListSchema(Schema):

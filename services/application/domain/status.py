@@ -77,6 +77,10 @@ TRANSITIONS: dict[Status, frozenset[Status]] = {
 
 # Once in one of these, the person may open a new application.
 CLOSED = frozenset({Status.REJECTED, Status.CANCELLED, Status.ACTIVATED})
+# Closed with no card: the photo and ID card images have no purpose left once a complaint or a
+# reviewer's second look is no longer expected, and are deleted after a retention
+# (housekeeping.py). An activated application keeps them: its card is live.
+ENDED_WITHOUT_CARD = frozenset({Status.REJECTED, Status.CANCELLED})
 # The citizen may cancel until the application has been sent to print.
 CANCELLABLE = frozenset(
     {Status.DRAFT, Status.SUBMITTED, Status.VERIFYING, Status.REVIEW_REQUIRED, Status.APPROVED}

@@ -1,12 +1,18 @@
 """Factories for the application service's tests: citizens with valid ID numbers, outlets in
-the read model, applications at any stage, and the events other services would publish."""
+the read model, images no other upload has, applications at any stage, and the events other
+services would publish."""
 
 from __future__ import annotations
 
+import hashlib
+import io
+import os
 import random
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+
+from PIL import Image
 
 from services.application.dao import dao_upsert_outlet
 from shared.events import contract_for
@@ -118,6 +124,32 @@ def add_outlet(database: Database, **changes) -> dict:
         dao_upsert_outlet(uow.session, data, datetime.now(UTC))
         uow.commit()
     return data
+
+
+# -- images no other upload has (equal bytes are stored once) ----------------------------------
+
+
+def _with_noise(image: Image.Image) -> Image.Image:
+    image.paste(Image.frombytes("RGB", (16, 16), os.urandom(16 * 16 * 3)), (0, 0))
+    return image
+
+
+def new_photo() -> bytes:
+    photo = _with_noise(Image.open(io.BytesIO(images.card_photo("obama"))).convert("RGB"))
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", quality=70, dpi=(350, 350))
+    return buffer.getvalue()
+
+
+def new_id_card_back() -> bytes:
+    buffer = io.BytesIO()
+    _with_noise(Image.new("RGB", (640, 404), "white")).save(buffer, "PNG")
+    return buffer.getvalue()
+
+
+def sha(data: bytes) -> str:
+    """The name of what an upload of `data` stores: these images carry no metadata to strip."""
+    return hashlib.sha256(data).hexdigest()
 
 
 # -- HTTP journeys ------------------------------------------------------------------------------

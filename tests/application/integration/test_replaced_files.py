@@ -5,15 +5,12 @@ bytes for another application are interleaved by hand, in both orders."""
 
 from __future__ import annotations
 
-import hashlib
-import io
 import os
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from PIL import Image
 from sqlalchemy import text, update
 
 from services.application.dao import (
@@ -32,8 +29,14 @@ from shared.db import utcnow
 from shared.testing.infrastructure import database_backend
 from shared.testing.waiting import wait_until
 from shared.uow import UnitOfWork
-from tests.application.integration.factories import add_outlet, create_application, upload
-from tests.support import images
+from tests.application.integration.factories import (
+    add_outlet,
+    create_application,
+    new_id_card_back,
+    new_photo,
+    sha,
+    upload,
+)
 
 HOUR = 3600
 
@@ -41,32 +44,6 @@ postgresql_only = pytest.mark.skipif(
     database_backend() == "sqlite",
     reason="on SQLite every transaction takes the write lock when it begins: none interleave",
 )
-
-
-# -- images no other upload has (equal bytes are stored once) ----------------------------------
-
-
-def _with_noise(image: Image.Image) -> Image.Image:
-    image.paste(Image.frombytes("RGB", (16, 16), os.urandom(16 * 16 * 3)), (0, 0))
-    return image
-
-
-def new_photo() -> bytes:
-    photo = _with_noise(Image.open(io.BytesIO(images.card_photo("obama"))).convert("RGB"))
-    buffer = io.BytesIO()
-    photo.save(buffer, "JPEG", quality=70, dpi=(350, 350))
-    return buffer.getvalue()
-
-
-def new_id_card_back() -> bytes:
-    buffer = io.BytesIO()
-    _with_noise(Image.new("RGB", (640, 404), "white")).save(buffer, "PNG")
-    return buffer.getvalue()
-
-
-def sha(data: bytes) -> str:
-    """The name of what an upload of `data` stores: these images carry no metadata to strip."""
-    return hashlib.sha256(data).hexdigest()
 
 
 # -- fixtures and helpers ----------------------------------------------------------------------

@@ -10,6 +10,7 @@ import pytest
 
 from services.application.domain.status import (
     CANCELLABLE,
+    ENDED_WITHOUT_CARD,
     EVENT_STATUS,
     ORDER,
     RANK,
@@ -70,6 +71,14 @@ def test_every_transition_goes_forward_except_into_a_reprint():
 
 def test_terminal_statuses_go_nowhere():
     for status in (Status.REJECTED, Status.ACTIVATED, Status.CANCELLED):
+        assert TRANSITIONS[status] == frozenset()
+        assert not is_open(status)
+
+
+def test_images_are_deleted_only_for_applications_that_ended_for_good_without_a_card():
+    # Deleting them is safe only because nothing can move such an application on again.
+    assert {Status.REJECTED, Status.CANCELLED} == ENDED_WITHOUT_CARD
+    for status in ENDED_WITHOUT_CARD:
         assert TRANSITIONS[status] == frozenset()
         assert not is_open(status)
 
