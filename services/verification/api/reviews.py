@@ -17,7 +17,7 @@ from services.verification.api.schemas import (
 )
 from services.verification.api.views import FILE_KINDS, case_view
 from shared.auth.tokens import ADMIN, REVIEWER
-from shared.claim_check import fetch_claimed_file
+from shared.claim_check import ClaimedFileGone, fetch_claimed_file
 from shared.errors import DomainError, NotFound, PermanentMessageError
 from shared.web.app import readonly_session, service_context, unit_of_work
 from shared.web.auth import current_principal, requires_roles
@@ -28,6 +28,13 @@ blp = Blueprint("reviews", __name__, description="The manual review queue")
 
 class FileUnavailable(DomainError):
     status, title, slug = 502, "File unavailable", "file-unavailable"
+
+
+class FileGone(DomainError):
+    """The application service no longer keeps the image: those of a rejected or cancelled
+    application are deleted after their retention (APPLICATION_CLOSED_FILE_RETENTION_DAYS)."""
+
+    status, title, slug = 410, "File deleted", "file-deleted"
 
 
 def _case_or_404(session, case_id: uuid.UUID):
@@ -79,6 +86,11 @@ def review_file(case_id, kind):
         reference = case.files[kind]
         try:
             content = fetch_claimed_file(reference, service_context().service_tokens)
+        except ClaimedFileGone:
+            raise FileGone(
+                "The application service no longer keeps this image (the images of a rejected "
+                "or cancelled application are deleted after their retention)."
+            ) from None
         except PermanentMessageError as exc:
             raise FileUnavailable(str(exc)) from None
         dao.dao_record_audit(uow.session, case.case_id, current_principal(), f"viewed_{kind}")
