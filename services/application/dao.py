@@ -333,6 +333,24 @@ def dao_release_file(session: Session, sha256: str) -> bool:
     return bool(deleted)
 
 
+def dao_list_unreferenced_files(
+    session: Session, recorded_before: datetime, *, limit: int
+) -> list[str]:
+    """Files a row records, recorded before `recorded_before`, that no document refers to:
+    left behind by a release that had to give way (a deadlock, say; dao_release_file)."""
+    return list(
+        session.scalars(
+            select(StoredFile.sha256)
+            .where(
+                StoredFile.created_at < recorded_before,
+                ~exists().where(ApplicationDocument.sha256 == StoredFile.sha256),
+            )
+            .order_by(StoredFile.sha256)
+            .limit(limit)
+        )
+    )
+
+
 def dao_released_files(session: Session, sha256s: list[str]) -> set[str]:
     """Which of these files are released and not yet swept."""
     return set(session.scalars(select(ReleasedFile.sha256).where(ReleasedFile.sha256.in_(sha256s))))

@@ -41,7 +41,9 @@ from services.application.dao import (
     dao_forget_released_file,
     dao_list_closed_applications_keeping_documents,
     dao_list_released_files,
+    dao_list_unreferenced_files,
     dao_recorded_files,
+    dao_release_file,
     dao_released_files,
 )
 from services.application.storage import FileStore
@@ -74,8 +76,10 @@ def sweep_unrecorded_files(
     database: Database, store: FileStore, *, grace_seconds: float, now: float | None = None
 ) -> int:
     """Deletes stored files older than the grace period that no row records, and files
-    released longer than the grace period ago that no row records again; how many."""
+    released longer than the grace period ago that no row records again; how many. Files a row
+    records that no document refers to any more are released first (their grace starts now)."""
     cutoff = (time.time() if now is None else now) - grace_seconds
+    release_unreferenced_files(database, recorded_before=datetime.fromtimestamp(cutoff, UTC))
     examined, unrecorded = _find_unrecorded(database, store, cutoff)
     if _too_many_unrecorded(examined, len(unrecorded)):
         raise SweepRefused(
@@ -89,6 +93,22 @@ def sweep_unrecorded_files(
     for sha256 in _released_before(database, cutoff):
         removed += _remove_released(database, store, sha256, cutoff)
     return removed
+
+
+def release_unreferenced_files(database: Database, *, recorded_before: datetime) -> int:
+    """Releases the files a row records but no document refers to, recorded before
+    `recorded_before`; how many. A replacement or a retention purge releases its files itself,
+    but keeps one whose release had to give way (a deadlock with a request storing the same
+    bytes); this picks such a file up later, through the same careful release."""
+    released = 0
+    while True:
+        with database.session_factory() as session, session.begin():
+            names = dao_list_unreferenced_files(session, recorded_before, limit=_BATCH)
+            done = sum(dao_release_file(session, sha256) for sha256 in names)
+        released += done
+        # A file still kept (referenced again meanwhile) would be listed again: stop then.
+        if len(names) < _BATCH or done == 0:
+            return released
 
 
 def _too_many_unrecorded(examined: int, unrecorded: int) -> bool:

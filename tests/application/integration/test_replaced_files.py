@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import text, update
+from sqlalchemy import delete, text, update
 
 from services.application.dao import (
     dao_forget_released_file,
@@ -23,7 +23,7 @@ from services.application.dao import (
 )
 from services.application.domain.images import UploadRules, check_card_photo
 from services.application.housekeeping import SweepRefused, sweep_unrecorded_files
-from services.application.models import ReleasedFile
+from services.application.models import ApplicationDocument, ReleasedFile, StoredFile
 from services.application.storage import FileStore
 from shared.db import utcnow
 from shared.testing.infrastructure import database_backend
@@ -399,3 +399,51 @@ def test_two_applications_swapping_their_photos_at_once_both_succeed(
     assert state(service, sha(their_photo)) == RECORDED
     assert document(service, mine[1]) == sha(their_photo)
     assert document(service, theirs[1]) == sha(my_photo)
+
+
+def test_a_recorded_file_no_document_refers_to_is_released_then_swept(
+    service, client, files, new_draft
+):
+    orphaned, kept = new_draft(), new_draft()
+    lost, used = new_photo(), new_photo()
+    put_photo(client, orphaned, lost)
+    put_photo(client, kept, used)
+    with service.database.session_factory() as session, session.begin():
+        # As a release that had to give way leaves it: the document gone, the row kept.
+        session.execute(
+            delete(ApplicationDocument).where(ApplicationDocument.application_id == orphaned[1])
+        )
+        # Both recorded two hours ago.
+        session.execute(
+            update(StoredFile)
+            .where(StoredFile.sha256.in_([sha(lost), sha(used)]))
+            .values(created_at=utcnow() - timedelta(hours=2))
+        )
+    for data in (lost, used):
+        age(files, sha(data), 2 * HOUR)
+
+    sweep(service, files)
+    assert state(service, sha(lost)) == RELEASED
+    assert files.get(sha(lost)) == lost  # released just now: its grace starts
+
+    sweep(service, files, hours_from_now=2)
+    assert not files.path(sha(lost)).exists()
+    assert state(service, sha(used)) == RECORDED
+    assert files.get(sha(used)) == used
+
+
+def test_a_recorded_file_without_a_document_is_left_alone_within_the_grace(
+    service, client, files, new_draft
+):
+    draft = new_draft()
+    photo = new_photo()
+    put_photo(client, draft, photo)
+    with service.database.session_factory() as session, session.begin():
+        session.execute(
+            delete(ApplicationDocument).where(ApplicationDocument.application_id == draft[1])
+        )
+
+    sweep(service, files)
+
+    assert state(service, sha(photo)) == RECORDED
+    assert files.get(sha(photo)) == photo
