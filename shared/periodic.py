@@ -21,7 +21,11 @@ def run_every(
     """Runs `task` every `interval_seconds` on a daemon thread called `name`, until `stop` is
     set. The first run is one interval after the start, not at once: a worker started by
     mistake (against the wrong database, say) should be noticed before it deletes anything.
-    A run that fails is logged ("<description> failed") and the next one runs as usual."""
+    A run that fails is logged ("<description> failed") and the next one runs as usual. An
+    interval of 0 or less is refused: it would run `task` in a tight loop (a setting of 0
+    means "never", which the caller decides by not starting it)."""
+    if interval_seconds <= 0:
+        raise ValueError(f"{name}: an interval must be positive, not {interval_seconds}")
     stop = stop or threading.Event()
 
     def run() -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import queue
 import threading
 
+import pytest
+
 from shared.periodic import run_every
 
 
@@ -40,3 +42,9 @@ def test_a_failed_run_is_logged_and_the_next_one_runs_until_stopped(caplog):
         thread.join(timeout=10)
     assert not thread.is_alive()
     assert "testing the task failed" in caplog.text and "the database went away" in caplog.text
+
+
+def test_an_interval_of_zero_is_refused_rather_than_run_in_a_tight_loop():
+    for interval in (0, -1):
+        with pytest.raises(ValueError, match="positive"):
+            run_every(interval, lambda: None, name="test-task", description="testing")
