@@ -1,6 +1,7 @@
-"""Use cases for card orders: keeping the applicant's data, ordering exactly one card per
-approved application, sending it to print (and again on a reprint), and applying the status
-reports of banks and bank operators."""
+"""Use cases for card orders: keeping the applicant's data (and forgetting it when the
+application ends without a card), ordering exactly one card per approved application, sending
+it to print (and again on a reprint), and applying the status reports of banks and bank
+operators."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from services.printing.dao import (
     dao_get_applicant,
     dao_get_bank,
     dao_get_card_by_application,
-    dao_is_application_cancelled,
+    dao_get_closed_application,
     dao_is_card_serial_taken,
 )
 from services.printing.database import PrintingDatabase
@@ -27,10 +28,10 @@ from services.printing.domain.print_message import (
 )
 from services.printing.models import (
     Applicant,
-    ApplicationCancellation,
     Card,
     CardHistoryEntry,
     CardSerial,
+    ClosedApplication,
 )
 from shared.claim_check import fetch_claimed_file
 from shared.db import new_id, utcnow
@@ -43,6 +44,9 @@ log = logging.getLogger(__name__)
 
 ID_NUMBER_COLUMN = "applicants.id_number"
 SOURCE_PRINTING = "printing"
+# How an application ended without a card (closed_applications.outcome).
+CANCELLED = "cancelled"
+REJECTED = "rejected"
 
 
 class ImpossibleTransition(Conflict):
@@ -59,10 +63,10 @@ class NotYetPossible(Conflict):
 
 def keep_applicant(uow: UnitOfWork, database: PrintingDatabase, data: dict, event_id: str) -> bool:
     """Stores what printing needs from `application.submitted`; returns False when there was
-    nothing to do (already kept, or the application was cancelled first)."""
+    nothing to do (already kept, or the application was cancelled or rejected first)."""
     application_id = data["application_id"]
     session = uow.session
-    if dao_is_application_cancelled(session, application_id):
+    if dao_get_closed_application(session, application_id) is not None:
         return False
     if dao_get_applicant(session, application_id) is not None:
         return False
@@ -95,16 +99,22 @@ def keep_applicant(uow: UnitOfWork, database: PrintingDatabase, data: dict, even
     return True
 
 
-def forget_cancelled_application(uow: UnitOfWork, application_id: str) -> None:
-    """A cancellation before approval: no card will ever be made, and the personal data kept
-    for printing is deleted. A cancellation after the card was ordered changes nothing (the
-    application service only allows cancelling before the print request)."""
+def forget_application_without_card(uow: UnitOfWork, application_id: str, outcome: str) -> None:
+    """The application was cancelled or rejected before approval: no card will ever be made,
+    the personal data kept for printing is deleted, and a tombstone keeps a late submission
+    from storing it again (the first outcome stays; a second changes nothing). Either after
+    the card was ordered changes nothing: the application service only allows cancelling
+    before the print request, and verification decides once."""
     session = uow.session
     if dao_get_card_by_application(session, application_id) is not None:
-        log.warning("application %s cancelled after its card was ordered; ignored", application_id)
+        log.warning(
+            "application %s %s after its card was ordered; ignored", application_id, outcome
+        )
         return
-    if not dao_is_application_cancelled(session, application_id):
-        session.add(ApplicationCancellation(application_id=application_id, cancelled_at=utcnow()))
+    if dao_get_closed_application(session, application_id) is None:
+        session.add(
+            ClosedApplication(application_id=application_id, outcome=outcome, closed_at=utcnow())
+        )
     applicant = dao_get_applicant(session, application_id)
     if applicant is not None:
         session.delete(applicant)
@@ -120,8 +130,12 @@ def order_card(uow: UnitOfWork, database: PrintingDatabase, application_id: str)
     existing = dao_get_card_by_application(session, application_id)
     if existing is not None:
         return None
-    if dao_is_application_cancelled(session, application_id):
-        log.info("application %s was cancelled; no card", application_id)
+    closed = dao_get_closed_application(session, application_id)
+    if closed is not None:
+        # A cancellation may overtake its application's approval; a rejection followed by an
+        # approval breaks verification's rules, and is worth an operator's look.
+        level = logging.WARNING if closed.outcome == REJECTED else logging.INFO
+        log.log(level, "application %s was %s; no card", application_id, closed.outcome)
         return None
     applicant = dao_get_applicant(session, application_id, with_photo=True)
     if applicant is None:
@@ -153,7 +167,7 @@ def reprint_card(uow: UnitOfWork, database: PrintingDatabase, card: Card) -> Car
             f"Only a card whose printing failed can be reprinted; this one is {card.status}."
         )
     applicant = dao_get_applicant(uow.session, card.application_id, with_photo=True)
-    if applicant is None:
+    if applicant is None or applicant.photo is None:
         raise Conflict("The applicant's data for this card is no longer kept.")
     card.status = lifecycle.PRINT_REQUESTED
     card.reason = None

@@ -1,11 +1,38 @@
-"""Settings of the bank printing service."""
+"""Settings of the bank printing service: the shared ones plus its own (each read from
+`PRINTING_<NAME>`, then `<NAME>`)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
 
 from shared.config import Settings, load_settings
 
 SERVICE = "printing"
 
 
+@dataclass(frozen=True)
+class Options:
+    # How long an applicant's photo is kept after their card was activated (None: for ever);
+    # an activated card is never printed again, so the worker then deletes it
+    # (housekeeping.py).
+    photo_retention: timedelta | None
+    # How often the worker looks for such photos (0: never).
+    photo_purge_interval_seconds: int
+
+
 def load(environ: dict[str, str] | None = None) -> Settings:
     return load_settings(SERVICE, environ)
+
+
+def options(settings: Settings) -> Options:
+    return Options(
+        photo_retention=_days_or_none(settings.get_int("PHOTO_RETENTION_DAYS", 30)),
+        photo_purge_interval_seconds=settings.get_int("PHOTO_PURGE_INTERVAL_SECONDS", 3600),
+    )
+
+
+def _days_or_none(days: int) -> timedelta | None:
+    """0 turns the retention off (kept for ever); so does a negative number of days, which
+    would otherwise delete at once what was meant to be kept."""
+    return timedelta(days=days) if days > 0 else None

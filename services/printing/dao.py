@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
-from sqlalchemy import exists, select
+from datetime import datetime
+
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, undefer
 
+from services.printing.domain.lifecycle import ACTIVATED
 from services.printing.models import (
     Applicant,
-    ApplicationCancellation,
     Bank,
     Card,
     CardHistoryEntry,
     CardSerial,
+    ClosedApplication,
     Outlet,
 )
 
@@ -69,10 +72,50 @@ def dao_get_applicant(
     return session.get(Applicant, application_id, options=options)
 
 
-def dao_is_application_cancelled(session: Session, application_id: str) -> bool:
-    return session.scalar(
-        select(exists().where(ApplicationCancellation.application_id == application_id))
+def dao_get_closed_application(session: Session, application_id: str) -> ClosedApplication | None:
+    return session.get(ClosedApplication, application_id)
+
+
+def dao_list_applicants_keeping_photo_of_cards_activated_before(
+    session: Session, activated_before: datetime, *, limit: int
+) -> list[str]:
+    """Up to `limit` applications whose card this service recorded as activated before
+    `activated_before` and whose applicant still keeps the photo, oldest activation first,
+    locked until this transaction ends. Rows another transaction holds are skipped, not waited
+    for: the next look finds them."""
+    return list(
+        session.scalars(
+            select(Applicant.application_id)
+            .join(Card, Card.application_id == Applicant.application_id)
+            .join(CardHistoryEntry, CardHistoryEntry.card_id == Card.card_id)
+            .where(
+                Applicant.photo_deleted_at.is_(None),
+                Card.status == ACTIVATED,
+                CardHistoryEntry.status == ACTIVATED,
+                CardHistoryEntry.recorded_at < activated_before,
+            )
+            .order_by(CardHistoryEntry.recorded_at, Applicant.application_id)
+            .limit(limit)
+            .with_for_update(of=Applicant, skip_locked=True)
+        )
     )
+
+
+def dao_delete_photos(session: Session, application_ids: list[str], deleted_at: datetime) -> int:
+    """Deletes these applicants' photos, recording when; how many (one already deleted is not
+    counted, nor touched)."""
+    if not application_ids:
+        return 0
+    result = session.execute(
+        update(Applicant)
+        .where(
+            Applicant.application_id.in_(application_ids),
+            Applicant.photo_deleted_at.is_(None),
+        )
+        .values(photo=None, photo_deleted_at=deleted_at)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
 
 
 # -- cards ------------------------------------------------------------------------------------

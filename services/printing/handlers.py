@@ -5,10 +5,12 @@ from __future__ import annotations
 import re
 
 from services.printing.cards import (
+    CANCELLED,
+    REJECTED,
     NotYetPossible,
     StatusReport,
     apply_status_report,
-    forget_cancelled_application,
+    forget_application_without_card,
     keep_applicant,
     order_card,
     parse_occurred_at,
@@ -29,11 +31,15 @@ def handle_application_submitted(uow: UnitOfWork, event: Event) -> None:
 
 
 def handle_application_cancelled(uow: UnitOfWork, event: Event) -> None:
-    forget_cancelled_application(uow, event.data["application_id"])
+    forget_application_without_card(uow, event.data["application_id"], CANCELLED)
 
 
 def handle_verification_approved(uow: UnitOfWork, event: Event) -> None:
     order_card(uow, printing_database(uow), event.data["application_id"])
+
+
+def handle_verification_rejected(uow: UnitOfWork, event: Event) -> None:
+    forget_application_without_card(uow, event.data["application_id"], REJECTED)
 
 
 def handle_outlet_snapshot_requested(uow: UnitOfWork, event: Event) -> None:
@@ -81,6 +87,7 @@ HANDLERS: dict[str, Handler] = {
     "application.submitted": handle_application_submitted,
     "application.cancelled": handle_application_cancelled,
     "verification.approved": handle_verification_approved,
+    "verification.rejected": handle_verification_rejected,
     "outlet.snapshot_requested": handle_outlet_snapshot_requested,
     "bank.card_status": handle_bank_card_status,
 }

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Boolean,
     Date,
     ForeignKey,
+    Index,
     Integer,
     LargeBinary,
     String,
@@ -49,7 +50,8 @@ class Outlet(Base):
 class Applicant(Base):
     """This service's copy of what it needs from `application.submitted` to print the card.
     The ID number is encrypted; the photo is kept here so a print or a reprint months later
-    needs nothing from the application service."""
+    needs nothing from the application service, until a retention after the card's activation
+    (housekeeping.py): an activated card is never printed again."""
 
     __tablename__ = "applicants"
 
@@ -66,18 +68,34 @@ class Applicant(Base):
     id_number_masked: Mapped[str] = mapped_column(String(18))
     photo_sha256: Mapped[str] = mapped_column(String(64))
     photo_content_type: Mapped[str] = mapped_column(String(40))
-    photo: Mapped[bytes] = deferred(mapped_column(LargeBinary, nullable=False))
+    # NULL once deleted, the retention after the card's activation having passed; the digest
+    # and content type stay, a record of what was printed.
+    photo: Mapped[bytes | None] = deferred(mapped_column(LargeBinary, nullable=True))
+    photo_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     submitted_event_id: Mapped[str] = mapped_column(String(64))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class ApplicationCancellation(Base):
-    """A cancelled application: no card is ever made for it, and its personal data is gone."""
+# The retention's look for photos still kept: those deleted already leave the index, so the
+# hourly look does not grow with the years.
+Index(
+    "ix_applicants_photo_kept",
+    Applicant.application_id,
+    postgresql_where=Applicant.photo_deleted_at.is_(None),
+    sqlite_where=Applicant.photo_deleted_at.is_(None),
+)
 
-    __tablename__ = "application_cancellations"
+
+class ClosedApplication(Base):
+    """An application that ended without a card, cancelled or rejected: no card is ever made
+    for it, its personal data is gone, and a late `application.submitted` stores nothing."""
+
+    __tablename__ = "closed_applications"
 
     application_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    cancelled_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # "cancelled" or "rejected": whichever came first (cards.py).
+    outcome: Mapped[str] = mapped_column(String(16))
+    closed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class Card(Base):

@@ -1,13 +1,38 @@
-"""The bank printing service's consumer process."""
+"""The bank printing service's consumer process.
+
+Beside consuming, the worker deletes the photos of applicants whose card was activated longer
+than the retention ago, on a thread of its own (housekeeping.py).
+"""
 
 from __future__ import annotations
+
+import threading
 
 from services.printing import config
 from services.printing.database import PrintingDatabase
 from services.printing.handlers import HANDLERS
+from services.printing.housekeeping import purge_every
 from services.printing.print_queues import printing_topology
 from shared.logs import configure_logging
 from shared.messaging.consumer import run_worker
+from shared.uow import Database
+
+
+def start_housekeeping(
+    options: config.Options, database: Database, *, stop: threading.Event | None = None
+) -> list[threading.Thread]:
+    """The purge of activated cards' photos on a daemon thread of its own, unless the
+    retention or the purge's interval is off (0)."""
+    if options.photo_retention is None or options.photo_purge_interval_seconds <= 0:
+        return []
+    return [
+        purge_every(
+            options.photo_purge_interval_seconds,
+            database,
+            retention=options.photo_retention,
+            stop=stop,
+        )
+    ]
 
 
 def main() -> None:
@@ -18,7 +43,12 @@ def main() -> None:
     database = PrintingDatabase(settings, pool_size=2)
     # The signing key exists before the first print message, and web serves the same one.
     database.print_keys.current()
-    run_worker(settings, database, HANDLERS, declare=printing_topology(database))
+    housekeeping_stop = threading.Event()
+    start_housekeeping(config.options(settings), database, stop=housekeeping_stop)
+    try:
+        run_worker(settings, database, HANDLERS, declare=printing_topology(database))
+    finally:
+        housekeeping_stop.set()
 
 
 if __name__ == "__main__":

@@ -87,6 +87,7 @@ SUBSCRIPTIONS: dict[str, tuple[Binding, ...]] = {
             "application.submitted",
             "application.cancelled",
             "verification.approved",
+            "verification.rejected",
             "outlet.snapshot_requested",
         ),
         Binding(BANK_FEEDBACK_EXCHANGE, "bank.*.*"),

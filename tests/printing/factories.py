@@ -152,6 +152,21 @@ class Application:
             correlation_id=self.application_id,
         )
 
+    def rejected(self) -> Event:
+        return new_event(
+            "verification.rejected",
+            {
+                "application_id": self.application_id,
+                "account_id": self.account_id,
+                "case_id": str(uuid.uuid4()),
+                "reasons": [{"code": "face_mismatch", "detail": "not the same person"}],
+                "decided_by": None,
+            },
+            source="verification",
+            subject=self.application_id,
+            correlation_id=self.application_id,
+        )
+
     def cancelled(self) -> Event:
         return new_event(
             "application.cancelled",

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
+
 from services.printing.handlers import HANDLERS
-from services.printing.models import Applicant
+from services.printing.models import Applicant, ClosedApplication
 from tests.printing.factories import ID_NUMBER, Application
 from tests.printing.integration.helpers import (
     cards_of,
@@ -129,3 +131,85 @@ def test_a_photo_that_does_not_match_its_claim_is_parked(printing, files):
     submitted = application.submitted()
     files.files[submitted.data["files"]["photo"]["sha256"]] = b"someone else's photo"
     assert handle(settings, database, HANDLERS, submitted) == ["dead_letter"]
+
+
+def closure(database, application_id: str) -> ClosedApplication | None:
+    with database.session_factory() as session:
+        return session.get(ClosedApplication, application_id)
+
+
+def applicant(database, application_id: str) -> Applicant | None:
+    with database.session_factory() as session:
+        return session.get(Applicant, application_id)
+
+
+def test_a_rejected_application_s_data_is_deleted_and_a_repeat_changes_nothing(printing, files):
+    settings, database = printing
+    application = Application(files)
+    rejected = application.rejected()
+    assert handle_one_by_one(settings, database, HANDLERS, application.submitted()) == ["handled"]
+    assert applicant(database, application.application_id) is not None
+
+    assert handle_one_by_one(settings, database, HANDLERS, rejected) == ["handled"]
+    assert applicant(database, application.application_id) is None  # data deleted
+    first = closure(database, application.application_id)
+    assert first.outcome == "rejected"
+
+    outcomes = handle_one_by_one(
+        settings,
+        database,
+        HANDLERS,
+        rejected,
+        application.rejected(),  # rejected again, as another event
+        application.cancelled(),  # and cancelled: the first outcome stays
+    )
+    assert outcomes == ["duplicate", "handled", "handled"]
+    again = closure(database, application.application_id)
+    assert (again.outcome, again.closed_at) == ("rejected", first.closed_at)
+    assert cards_of(database, application.application_id) == []
+
+
+def test_a_rejection_that_overtakes_the_submission_still_wins(printing, files):
+    settings, database = printing
+    application = Application(files)
+    fetches_before = files.fetches
+    outcomes = handle_one_by_one(
+        settings, database, HANDLERS, application.rejected(), application.submitted()
+    )
+    assert outcomes == ["handled", "handled"]
+    assert applicant(database, application.application_id) is None
+    assert files.fetches == fetches_before  # the photo was not even fetched
+    assert closure(database, application.application_id).outcome == "rejected"
+
+
+def test_an_approval_after_a_rejection_prints_nothing_and_is_logged(printing, files, caplog):
+    settings, database = printing
+    application = Application(files)
+    handle_one_by_one(settings, database, HANDLERS, application.submitted(), application.rejected())
+
+    with caplog.at_level(logging.INFO, logger="services.printing.cards"):
+        # Against verification's rules: it decides once.
+        outcomes = handle_one_by_one(settings, database, HANDLERS, application.approved())
+
+    assert outcomes == ["handled"]
+    assert cards_of(database, application.application_id) == []
+    assert [
+        event
+        for event in outbox_events(database, "card.print_request")
+        if event["data"]["application_id"] == application.application_id
+    ] == []
+    [record] = [r for r in caplog.records if application.application_id in r.getMessage()]
+    assert record.levelno == logging.WARNING
+    assert "was rejected; no card" in record.getMessage()
+
+
+def test_a_rejection_after_the_card_was_ordered_changes_nothing(printing, files):
+    settings, database = printing
+    application = Application(files)
+    handle_one_by_one(settings, database, HANDLERS, application.submitted(), application.approved())
+
+    assert handle_one_by_one(settings, database, HANDLERS, application.rejected()) == ["handled"]
+
+    assert len(cards_of(database, application.application_id)) == 1
+    assert applicant(database, application.application_id) is not None
+    assert closure(database, application.application_id) is None

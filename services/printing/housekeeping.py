@@ -1,0 +1,81 @@
+"""Deleting applicants' photos a retention after their card's activation.
+
+The printing service keeps each applicant's photo so that it can print the card, and print it
+again after a failed print, without asking the application service. An activated card is never
+printed again (a lost card means a new application, and the application service keeps the
+activated application's images), so the photo has no purpose left here:
+`PRINTING_PHOTO_RETENTION_DAYS` after this service recorded the activation, the worker deletes
+it, a batch of applicants per transaction, and records when (`photo_deleted_at`), so that it
+happens once. The rest of the applicant's data stays: the card's holder is shown by it.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from datetime import datetime, timedelta
+
+from services.printing.dao import (
+    dao_delete_photos,
+    dao_list_applicants_keeping_photo_of_cards_activated_before,
+)
+from shared.db import utcnow
+from shared.periodic import run_every
+from shared.uow import Database
+
+log = logging.getLogger(__name__)
+
+# Photos deleted per transaction: each is a row rewritten, and on SQLite a transaction holds
+# the one write lock the consumers also wait for.
+PURGE_BATCH = 100
+
+
+def purge_activated_photos(
+    database: Database,
+    *,
+    retention: timedelta,
+    now: datetime | None = None,
+    batch: int = PURGE_BATCH,
+) -> int:
+    """Deletes the photos of the applicants whose card was activated longer than `retention`
+    ago, `batch` applicants per transaction; how many."""
+    activated_before = (utcnow() if now is None else now) - retention
+    removed = 0
+    while True:
+        with database.session_factory() as session, session.begin():
+            found = dao_list_applicants_keeping_photo_of_cards_activated_before(
+                session, activated_before, limit=batch
+            )
+            deleted = dao_delete_photos(session, found, utcnow())
+        removed += deleted
+        # A batch that deleted nothing would be found again: stop then.
+        if len(found) < batch or deleted == 0:
+            return removed
+
+
+def purge_every(
+    interval_seconds: float,
+    database: Database,
+    *,
+    retention: timedelta,
+    stop: threading.Event | None = None,
+) -> threading.Thread:
+    """Purges every `interval_seconds`, on a daemon thread of the worker, until `stop` is
+    set (shared.periodic: the first purge one interval after the start)."""
+
+    def purge() -> None:
+        removed = purge_activated_photos(database, retention=retention)
+        if removed:
+            log.info(
+                "deleted %d applicant photo(s) of cards activated over %d days ago",
+                removed,
+                retention.days,
+            )
+
+    return run_every(
+        interval_seconds,
+        purge,
+        name="activated-photos-purge",
+        description="purging activated cards' photos",
+        stop=stop,
+    )
