@@ -11,6 +11,7 @@ import os
 import secrets
 import time
 from dataclasses import dataclass, field, replace
+from datetime import timedelta
 from pathlib import Path
 
 SERVICES = ("registration", "application", "verification", "printing", "notification")
@@ -130,6 +131,12 @@ class Settings:
 
     def get_float(self, name: str, default: float) -> float:
         return float(self.get(name, str(default)))
+
+    def get_retention_days(self, name: str, default: int) -> timedelta | None:
+        """A retention in days; None (kept for ever) for 0, and for a negative number too,
+        which would otherwise delete at once what was meant to be kept."""
+        days = self.get_int(name, default)
+        return timedelta(days=days) if days > 0 else None
 
     def get_bool(self, name: str, default: bool) -> bool:
         return self.get(name, "1" if default else "0").lower() in ("1", "true", "yes", "on")

@@ -58,11 +58,5 @@ def options(settings: Settings) -> Options:
         trusted_proxy_hops=settings.get_int("TRUSTED_PROXY_HOPS", 0),
         file_sweep_interval_seconds=settings.get_int("FILE_SWEEP_INTERVAL_SECONDS", 3600),
         file_sweep_grace_seconds=settings.get_int("FILE_SWEEP_GRACE_SECONDS", 3600),
-        closed_file_retention=_days_or_none(settings.get_int("CLOSED_FILE_RETENTION_DAYS", 90)),
+        closed_file_retention=settings.get_retention_days("CLOSED_FILE_RETENTION_DAYS", 90),
     )
-
-
-def _days_or_none(days: int) -> timedelta | None:
-    """0 turns a retention off (kept for ever); so does a negative number of days, which
-    would otherwise delete at once what was meant to be kept."""
-    return timedelta(days=days) if days > 0 else None

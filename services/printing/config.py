@@ -27,12 +27,6 @@ def load(environ: dict[str, str] | None = None) -> Settings:
 
 def options(settings: Settings) -> Options:
     return Options(
-        photo_retention=_days_or_none(settings.get_int("PHOTO_RETENTION_DAYS", 30)),
+        photo_retention=settings.get_retention_days("PHOTO_RETENTION_DAYS", 30),
         photo_purge_interval_seconds=settings.get_int("PHOTO_PURGE_INTERVAL_SECONDS", 3600),
     )
-
-
-def _days_or_none(days: int) -> timedelta | None:
-    """0 turns the retention off (kept for ever); so does a negative number of days, which
-    would otherwise delete at once what was meant to be kept."""
-    return timedelta(days=days) if days > 0 else None
