@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session, undefer
 
 from services.printing.domain.lifecycle import ACTIVATED
@@ -99,6 +99,21 @@ def dao_list_applicants_keeping_photo_of_cards_activated_before(
             .with_for_update(of=Applicant, skip_locked=True)
         )
     )
+
+
+def dao_forget_applicants_of_closed_applications(session: Session) -> int:
+    """Deletes the applicant copies of applications closed without a card (a tombstone in
+    closed_applications, no card); how many. Handling the cancellation or rejection deletes
+    the copy itself, but with several workers a submission being retried can store it in the
+    very moment the tombstone is written on another, each transaction looking before the
+    other commits."""
+    no_card = ~exists().where(Card.application_id == Applicant.application_id)
+    result = session.execute(
+        delete(Applicant)
+        .where(Applicant.application_id.in_(select(ClosedApplication.application_id)), no_card)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount
 
 
 def dao_delete_photos(session: Session, application_ids: list[str], deleted_at: datetime) -> int:

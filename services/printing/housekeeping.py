@@ -7,6 +7,10 @@ activated application's images), so the photo has no purpose left here:
 `PRINTING_PHOTO_RETENTION_DAYS` after this service recorded the activation, the worker deletes
 it, a batch of applicants per transaction, and records when (`photo_deleted_at`), so that it
 happens once. The rest of the applicant's data stays: the card's holder is shown by it.
+
+The same run deletes any applicant copy of an application that was cancelled or rejected
+(closed without a card) and that its handler could not delete: one stored by a retried
+submission on another worker at the very moment the tombstone was written.
 """
 
 from __future__ import annotations
@@ -17,6 +21,7 @@ from datetime import datetime, timedelta
 
 from services.printing.dao import (
     dao_delete_photos,
+    dao_forget_applicants_of_closed_applications,
     dao_list_applicants_keeping_photo_of_cards_activated_before,
 )
 from shared.db import utcnow
@@ -53,6 +58,12 @@ def purge_activated_photos(
             return removed
 
 
+def forget_closed_applicants(database: Database) -> int:
+    """Deletes the applicant copies of applications closed without a card; how many."""
+    with database.session_factory() as session, session.begin():
+        return dao_forget_applicants_of_closed_applications(session)
+
+
 def purge_every(
     interval_seconds: float,
     database: Database,
@@ -64,6 +75,13 @@ def purge_every(
     set (shared.periodic: the first purge one interval after the start)."""
 
     def purge() -> None:
+        forgotten = forget_closed_applicants(database)
+        if forgotten:
+            log.warning(
+                "deleted %d applicant copy(ies) of applications closed without a card that "
+                "their cancellation or rejection had missed",
+                forgotten,
+            )
         removed = purge_activated_photos(database, retention=retention)
         if removed:
             log.info(

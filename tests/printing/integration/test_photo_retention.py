@@ -18,7 +18,7 @@ from services.printing.app import create_app
 from services.printing.dao import dao_get_applicant
 from services.printing.handlers import HANDLERS
 from services.printing.housekeeping import purge_activated_photos
-from services.printing.models import Applicant, Card, CardHistoryEntry
+from services.printing.models import Applicant, Card, CardHistoryEntry, ClosedApplication
 from services.printing.worker import start_housekeeping
 from shared.db import utcnow
 from shared.testing.infrastructure import database_backend
@@ -237,3 +237,34 @@ def test_the_worker_purges_unless_the_retention_or_the_interval_is_off(printing,
         for thread in started:
             thread.join(timeout=10)
     assert not any(thread.is_alive() for thread in started)
+
+
+# -- applicant copies a cancellation or rejection missed ----------------------------------------
+
+
+def test_an_applicant_copy_a_closed_application_kept_is_deleted_by_the_purge(printing, files):
+    settings, database = printing
+    missed, live = Application(files), Application(files)
+    handle_one_by_one(settings, database, HANDLERS, missed.submitted(), live.submitted())
+    with database.session_factory() as session, session.begin():
+        # The race: the tombstone written while a retried submission stored the copy.
+        session.add(
+            ClosedApplication(
+                application_id=missed.application_id, outcome="rejected", closed_at=utcnow()
+            )
+        )
+    ordered = ordered_card(settings, database, files)  # a card: its applicant stays, closed or not
+    with database.session_factory() as session, session.begin():
+        session.add(
+            ClosedApplication(
+                application_id=ordered.application_id, outcome="cancelled", closed_at=utcnow()
+            )
+        )
+
+    assert housekeeping.forget_closed_applicants(database) == 1
+
+    with database.session_factory() as session:
+        assert dao_get_applicant(session, missed.application_id) is None
+        assert dao_get_applicant(session, live.application_id) is not None
+        assert dao_get_applicant(session, ordered.application_id) is not None
+    assert housekeeping.forget_closed_applicants(database) == 0
