@@ -61,6 +61,11 @@ class NotYetPossible(Conflict):
 # -- the applicant's data ---------------------------------------------------------------------
 
 
+def _photo_name(application_id: str) -> str:
+    """What a sealed photo is bound to: moved to another applicant's row, it does not open."""
+    return f"applicants/{application_id}/photo"
+
+
 def keep_applicant(uow: UnitOfWork, database: PrintingDatabase, data: dict, event_id: str) -> bool:
     """Stores what printing needs from `application.submitted`; returns False when there was
     nothing to do (already kept, or the application was cancelled or rejected first)."""
@@ -91,7 +96,7 @@ def keep_applicant(uow: UnitOfWork, database: PrintingDatabase, data: dict, even
             id_number_masked=mask_id_number(id_number),
             photo_sha256=photo_reference["sha256"],
             photo_content_type=photo_reference["content_type"],
-            photo=photo,
+            photo=database.photo_cipher.seal(photo, name=_photo_name(application_id)),
             submitted_event_id=event_id,
             received_at=utcnow(),
         )
@@ -220,7 +225,9 @@ def _send_to_print(
         ethnicity=applicant.ethnicity,
         birth_date=applicant.birth_date,
         id_number=id_number,
-        photo=applicant.photo,
+        photo=database.photo_cipher.open(
+            applicant.photo, name=_photo_name(applicant.application_id)
+        ),
         photo_content_type=applicant.photo_content_type,
     )
     data = print_request_data(

@@ -1,7 +1,7 @@
 """The printing service's database handle, carrying what its handlers need beside the tables.
 
 Handlers receive only a unit of work; the things they use that come from the settings — the
-personal-data cipher, the service-token client for claim checks, the print-signing key ring —
+personal-data ciphers, the service-token client for claim checks, the print-signing key ring —
 travel with the database handle the worker (or the web app) was built with.
 """
 
@@ -13,7 +13,7 @@ from services.printing import models
 from shared.auth.service_tokens import ServiceTokenClient
 from shared.config import Settings
 from shared.keys import KeyRing
-from shared.pii import FieldCipher
+from shared.pii import FieldCipher, FileCipher
 from shared.uow import Database, UnitOfWork
 
 PRINT_KEY_RING = "printing-print"
@@ -27,6 +27,12 @@ class PrintingDatabase(Database):
     @cached_property
     def cipher(self) -> FieldCipher:
         return FieldCipher(self.settings.pii_key())
+
+    @cached_property
+    def photo_cipher(self) -> FileCipher:
+        """Seals the applicant's photo copy at rest, as the application service seals its
+        files: a backup of this database alone shows no one's face."""
+        return FileCipher(self.settings.pii_key())
 
     @cached_property
     def service_tokens(self) -> ServiceTokenClient:

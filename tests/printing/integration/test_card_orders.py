@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import logging
 
+import pytest
+from cryptography.exceptions import InvalidTag
+from sqlalchemy.orm import undefer
+
 from services.printing.handlers import HANDLERS
 from services.printing.models import Applicant, ClosedApplication
 from tests.printing.factories import ID_NUMBER, Application
@@ -57,7 +61,7 @@ def test_a_second_approval_with_another_event_id_still_makes_one_card(printing, 
     assert len(outbox_events(database, "card.print_request", card.card_id)) == 1
 
 
-def test_the_photo_is_fetched_once_with_a_service_token_and_the_id_number_is_encrypted(
+def test_the_photo_is_fetched_once_with_a_service_token_and_kept_sealed_as_is_the_id_number(
     printing, files
 ):
     settings, database = printing
@@ -70,10 +74,18 @@ def test_the_photo_is_fetched_once_with_a_service_token_and_the_id_number_is_enc
     ]
     assert files.fetches == fetches_before + 1
     with database.session_factory() as session:
-        stored = session.get(Applicant, application.application_id)
+        stored = session.get(
+            Applicant, application.application_id, options=[undefer(Applicant.photo)]
+        )
         assert ID_NUMBER not in stored.id_number_encrypted
         assert stored.id_number_masked == "110105********002X"
         assert database.cipher.decrypt(stored.id_number_encrypted, column="applicants.id_number")
+        # The photo is sealed at rest, bound to this applicant: nothing of the JPEG shows.
+        assert application.photo[:64] not in stored.photo and b"JFIF" not in stored.photo
+        name = f"applicants/{application.application_id}/photo"
+        assert database.photo_cipher.open(stored.photo, name=name) == application.photo
+        with pytest.raises(InvalidTag):
+            database.photo_cipher.open(stored.photo, name="applicants/someone-else/photo")
 
 
 def test_an_approval_before_the_applicant_data_is_retried_until_it_is_there(printing, files):
