@@ -6,6 +6,12 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
+    from shared.uow import Database
 
 log = logging.getLogger(__name__)
 
@@ -38,3 +44,20 @@ def run_every(
     thread = threading.Thread(target=run, name=name, daemon=True)
     thread.start()
     return thread
+
+
+def in_small_transactions(
+    database: Database, step: Callable[[Session], tuple[int, int]], *, batch: int
+) -> int:
+    """Runs `step` again and again, each time in a transaction of its own, so that a purge of
+    many rows never holds a long one (on SQLite, the write lock the consumers wait for).
+    `step(session)` handles up to `batch` rows and returns (how many it looked at, how many it
+    changed). The runs stop after one that looked at fewer than `batch` (nothing is left) or
+    changed none (what it left would only be found again). Returns how many were changed."""
+    changed = 0
+    while True:
+        with database.session_factory() as session, session.begin():
+            looked, done = step(session)
+        changed += done
+        if looked < batch or done == 0:
+            return changed

@@ -49,7 +49,7 @@ from services.application.dao import (
 from services.application.storage import FileStore
 from services.application.views import refresh_view
 from shared.db import utcnow
-from shared.periodic import run_every
+from shared.periodic import in_small_transactions, run_every
 from shared.uow import Database
 
 log = logging.getLogger(__name__)
@@ -100,15 +100,12 @@ def release_unreferenced_files(database: Database, *, recorded_before: datetime)
     `recorded_before`; how many. A replacement or a retention purge releases its files itself,
     but keeps one whose release had to give way (a deadlock with a request storing the same
     bytes); this picks such a file up later, through the same careful release."""
-    released = 0
-    while True:
-        with database.session_factory() as session, session.begin():
-            names = dao_list_unreferenced_files(session, recorded_before, limit=_BATCH)
-            done = sum(dao_release_file(session, sha256) for sha256 in names)
-        released += done
-        # A file still kept (referenced again meanwhile) would be listed again: stop then.
-        if len(names) < _BATCH or done == 0:
-            return released
+
+    def release_a_batch(session) -> tuple[int, int]:
+        names = dao_list_unreferenced_files(session, recorded_before, limit=_BATCH)
+        return len(names), sum(dao_release_file(session, sha256) for sha256 in names)
+
+    return in_small_transactions(database, release_a_batch, batch=_BATCH)
 
 
 def _too_many_unrecorded(examined: int, unrecorded: int) -> bool:
@@ -247,21 +244,21 @@ def purge_closed_documents(
     ago, `batch` applications per transaction, and releases their files (the sweep deletes
     them after its grace period); how many applications, and how many files released."""
     closed_before = (utcnow() if now is None else now) - retention
-    applications = released = 0
-    while True:
-        with database.session_factory() as session, session.begin():
-            found = dao_list_closed_applications_keeping_documents(
-                session, closed_before, limit=batch
-            )
-            released += dao_delete_documents(session, [a.application_id for a in found])
-            deleted_at = utcnow()
-            for application in found:
-                application.documents_deleted_at = deleted_at
-                application.updated_at = deleted_at
-                refresh_view(session, application)
-        applications += len(found)
-        if len(found) < batch:
-            return applications, released
+    released = 0
+
+    def purge_a_batch(session) -> tuple[int, int]:
+        nonlocal released
+        found = dao_list_closed_applications_keeping_documents(session, closed_before, limit=batch)
+        released += dao_delete_documents(session, [a.application_id for a in found])
+        deleted_at = utcnow()
+        for application in found:
+            application.documents_deleted_at = deleted_at
+            application.updated_at = deleted_at
+            refresh_view(session, application)
+        return len(found), len(found)
+
+    applications = in_small_transactions(database, purge_a_batch, batch=batch)
+    return applications, released
 
 
 def purge_every(

@@ -25,7 +25,7 @@ from services.printing.dao import (
     dao_list_applicants_keeping_photo_of_cards_activated_before,
 )
 from shared.db import utcnow
-from shared.periodic import run_every
+from shared.periodic import in_small_transactions, run_every
 from shared.uow import Database
 
 log = logging.getLogger(__name__)
@@ -45,17 +45,14 @@ def purge_activated_photos(
     """Deletes the photos of the applicants whose card was activated longer than `retention`
     ago, `batch` applicants per transaction; how many."""
     activated_before = (utcnow() if now is None else now) - retention
-    removed = 0
-    while True:
-        with database.session_factory() as session, session.begin():
-            found = dao_list_applicants_keeping_photo_of_cards_activated_before(
-                session, activated_before, limit=batch
-            )
-            deleted = dao_delete_photos(session, found, utcnow())
-        removed += deleted
-        # A batch that deleted nothing would be found again: stop then.
-        if len(found) < batch or deleted == 0:
-            return removed
+
+    def delete_a_batch(session) -> tuple[int, int]:
+        found = dao_list_applicants_keeping_photo_of_cards_activated_before(
+            session, activated_before, limit=batch
+        )
+        return len(found), dao_delete_photos(session, found, utcnow())
+
+    return in_small_transactions(database, delete_a_batch, batch=batch)
 
 
 def forget_closed_applicants(database: Database) -> int:

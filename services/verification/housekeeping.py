@@ -16,7 +16,7 @@ from datetime import datetime, timedelta
 from services.verification.dao import dao_delete_expired_face_analyses
 from services.verification.dependencies import AnalysisMemo
 from shared.db import utcnow
-from shared.periodic import run_every
+from shared.periodic import in_small_transactions, run_every
 from shared.uow import Database
 
 log = logging.getLogger(__name__)
@@ -36,13 +36,12 @@ def purge_expired_face_analyses(
     """Deletes the analyses made longer than `retention` ago, `batch` rows per transaction;
     how many."""
     made_before = (utcnow() if now is None else now) - retention
-    removed = 0
-    while True:
-        with database.session_factory() as session, session.begin():
-            deleted = dao_delete_expired_face_analyses(session, made_before, limit=batch)
-        removed += deleted
-        if deleted < batch:
-            return removed
+
+    def delete_a_batch(session) -> tuple[int, int]:
+        deleted = dao_delete_expired_face_analyses(session, made_before, limit=batch)
+        return deleted, deleted
+
+    return in_small_transactions(database, delete_a_batch, batch=batch)
 
 
 def purge_every(
