@@ -18,11 +18,11 @@ from sqlalchemy import func, select
 from shared.auth import ADMIN, CITIZEN
 from shared.errors import Conflict
 from shared.logs import ContextFilter
-from shared.web.app import ServiceFlask, create_service_app, unit_of_work
+from shared.web.app import ServiceFlask, create_service_app
 from shared.web.auth import current_principal, public, requires_roles
-from shared.web.idempotency import idempotent
 from shared.web.limits import accepts
 from shared.web.openapi import documented
+from shared.web.transaction import transactional
 
 PROBLEM = "application/problem+json"
 
@@ -37,16 +37,16 @@ def build_blueprint() -> Blueprint:
 
     @blp.route("/things", methods=["POST"])
     @requires_roles(CITIZEN)
-    @idempotent
+    @transactional(idempotent=True)
     @blp.arguments(ThingSchema)
     @blp.response(201, ThingSchema)
-    def create_thing(payload):
-        with unit_of_work() as uow:
-            uow.add_event(
-                "application.cancelled",
-                {"application_id": str(uuid.uuid4()), "account_id": current_principal().subject},
-            )
-            uow.commit()
+    def create_thing(payload, uow):
+        uow.add_event(
+            "application.cancelled",
+            {"application_id": str(uuid.uuid4()), "account_id": current_principal().subject},
+        )
+        if payload.get("count") == -1:
+            raise Conflict("Refused after the event was added.")
         return payload
 
     @blp.route("/admin-only", methods=["GET"])
@@ -216,6 +216,19 @@ def test_a_retried_request_with_the_same_idempotency_key_changes_nothing(
         == 201
     )
     assert outbox_count(app_and_settings[0]) == 2
+
+
+def test_a_view_that_refuses_commits_nothing_and_stores_no_reply(
+    client, token_authority, app_and_settings
+):
+    headers = {**token_authority.citizen(str(uuid.uuid4())), "Idempotency-Key": "k-2"}
+    refused = client.post("/api/v1/things", json={"name": "card", "count": -1}, headers=headers)
+    assert_problem(refused, 409)
+    assert outbox_count(app_and_settings[0]) == 0
+    # The refusal was not remembered: the same key may carry the corrected request.
+    again = client.post("/api/v1/things", json={"name": "card", "count": -1}, headers=headers)
+    assert_problem(again, 409)
+    assert "Idempotent-Replayed" not in again.headers
 
 
 def test_health_readiness_and_metrics(client, app_and_settings):
