@@ -28,6 +28,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
+from functools import partial
+from typing import Any
 
 import pika
 from marshmallow import ValidationError
@@ -62,6 +64,15 @@ from shared.uow import Database, UnitOfWork
 log = logging.getLogger(__name__)
 
 Handler = Callable[[UnitOfWork, Event], None]
+# What a service's handlers.py declares: one function per event type, taking the service's
+# dependencies (its deps.py) first. `bind_handlers` gives the runner `Handler`s.
+DependentHandler = Callable[[Any, UnitOfWork, Event], None]
+
+
+def bind_handlers(handlers: dict[str, DependentHandler], deps: Any) -> dict[str, Handler]:
+    """The service's declared handlers with its dependencies bound, for the consumer runner."""
+    return {event_type: partial(handler, deps) for event_type, handler in handlers.items()}
+
 
 CONSUMED = Counter(
     "sscard_events_consumed_total",

@@ -7,6 +7,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from flask import Flask, current_app, g
 from flask_smorest import Api
@@ -78,7 +79,10 @@ class ServiceContext:
     database: Database
     verifier: TokenVerifier | CachingVerifier
     readiness: ReadinessProbe
-    extras: dict = field(default_factory=dict)
+    extras: dict = field(default_factory=dict)  # to go once every service has its deps.py
+    # The service's dependencies (its deps.py), built once per process; views reach them
+    # through their service's `deps.current()`.
+    deps: Any = None
     # The service's own scrape-time figures for `/metrics` (Prometheus collectors, e.g. a
     # backlog read from its database), beside the outbox backlog every service reports.
     collectors: list = field(default_factory=list)
@@ -100,6 +104,7 @@ def create_service_app(
     root_blueprints: Sequence = (),
     verifier: TokenVerifier | CachingVerifier | None = None,
     database: Database | None = None,
+    deps: Any = None,
 ) -> Flask:
     """`blueprints` are mounted under /api/v1 and documented; `root_blueprints` at the root
     (the JWKS document, internal endpoints)."""
@@ -122,7 +127,7 @@ def create_service_app(
         )
     )
     readiness = ReadinessProbe({"database": database.ping, "broker": broker_check(settings)})
-    app.extensions["sscard"] = ServiceContext(settings, database, verifier, readiness)
+    app.extensions["sscard"] = ServiceContext(settings, database, verifier, readiness, deps=deps)
 
     register_problem_handlers(app)
     register_request_context(app)  # first: its hook notes the route before any other runs
@@ -173,6 +178,11 @@ def unit_of_work(correlation_id: str | None = None) -> Iterator[UnitOfWork]:
         correlation_id=correlation_id or current_correlation_id(),
     ) as uow:
         yield uow
+
+
+def current_deps() -> Any:
+    """The dependencies the service's app was built with (typed by each service's deps.py)."""
+    return service_context().deps
 
 
 def readonly_session():
