@@ -28,6 +28,7 @@ from sqlalchemy import (
     event,
 )
 from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -127,10 +128,16 @@ def add_messaging_tables(metadata: MetaData) -> None:
 
 def create_db_engine(url: str, *, pool_size: int = 5) -> Engine:
     if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1]
-        if path and path != ":memory:":
+        path = url.split("///", 1)[-1] if "///" in url else ""
+        in_memory = path in ("", ":memory:")
+        if not in_memory:
             Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            # An in-memory database lives in its one connection: every session must share it.
+            poolclass=StaticPool if in_memory else None,
+        )
         _configure_sqlite(engine)
         return engine
     return create_engine(
