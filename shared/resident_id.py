@@ -7,13 +7,15 @@ and verification all check it the same way, so it lives here once.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from operator import mul
 
 WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 CHECK_CHARACTERS = "10X98765432"
-_SHAPE = re.compile(r"^\d{17}[\dX]$")
+# ASCII digits only: `\d` also matches other scripts' digits, which NFKC leaves as they are.
+_SHAPE = re.compile(r"^[0-9]{17}[0-9X]$")
 
 # Province-level prefixes of GB/T 2260 region codes, old ones included: the rest of the code is
 # checked leniently because counties are renamed and merged while old numbers stay valid.
@@ -89,7 +91,10 @@ class InvalidResidentId(ValueError):
 
 
 def normalise(raw: str) -> str:
-    return raw.strip().upper()
+    """One spelling per person: NFKC turns full-width digits and letters (１１０１…Ｘ, typed
+    on a Chinese keyboard) into ASCII, and a final x is taken as X. Digits of other scripts
+    survive NFKC and are then refused by the shape check."""
+    return unicodedata.normalize("NFKC", raw).strip().upper()
 
 
 def parse_resident_id(raw: str, *, today: date | None = None) -> ResidentId:

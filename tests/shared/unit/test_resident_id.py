@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from shared.resident_id import InvalidResidentId, parse_resident_id
+from shared.resident_id import InvalidResidentId, normalise, parse_resident_id
 
 TODAY = date(2026, 11, 25)
 
@@ -39,3 +39,15 @@ def test_the_valid_examples_parse(raw, gender, born):
 def test_invalid_numbers_say_why(raw, why):
     with pytest.raises(InvalidResidentId, match=why):
         parse_resident_id(raw, today=TODAY)
+
+
+def test_full_width_digits_and_x_are_the_same_person_as_ascii():
+    full_width = "".join(chr(ord(c) + 0xFEE0) for c in "11010519491231002x")
+    assert parse_resident_id(full_width).number == "11010519491231002X"
+    assert normalise(full_width) == "11010519491231002X"
+
+
+def test_digits_of_other_scripts_are_refused_not_read_as_another_number():
+    arabic_indic = "".join(chr(0x0660 + int(c)) for c in "11010519491231002") + "X"
+    with pytest.raises(InvalidResidentId):
+        parse_resident_id(arabic_indic)
