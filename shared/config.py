@@ -24,6 +24,7 @@ DEFAULT_PORTS = {
     "notification": 8005,
     "identity_registry": 8010,
     "partner_bank": 8011,
+    "sms_gateway": 8012,
 }
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@localhost:5672/%2F"

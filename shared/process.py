@@ -14,7 +14,7 @@ from pathlib import Path
 
 from shared.config import DEFAULT_PORTS, SERVICES, load_settings
 
-SIMULATORS = ("identity_registry", "partner_bank")
+SIMULATORS = ("identity_registry", "partner_bank", "sms_gateway")
 # web and relay are the same for every service; any other role names a module of the service
 # with a main() (worker.py, and e.g. a webhook dispatcher).
 

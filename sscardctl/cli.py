@@ -103,7 +103,9 @@ def build_parser() -> argparse.ArgumentParser:
     dlq_replay.add_argument("--service", choices=SERVICES)
     dlq_replay.set_defaults(run=cmd_dlq_replay, parser=dlq_replay)
 
-    seed = commands.add_parser("seed", help="demo banks, outlets, registry people and staff")
+    seed = commands.add_parser(
+        "seed", help="demo banks, outlets, registry people, their phones and staff"
+    )
     seed.set_defaults(run=cmd_seed)
     staff.register(commands)
     keys = commands.add_parser("keys", help="token signing keys")

@@ -1,5 +1,6 @@
 """`sscardctl seed` (development and demos only): the demo partner banks and outlets, the
-identity registry's people, and demo staff whose generated passwords are printed once.
+identity registry's people, the demo people's phones as their carrier knows them (the SMS
+gateway simulator), and demo staff whose generated passwords are printed once.
 
 Idempotent: run it again and it creates nothing twice; staff who already exist keep their
 password (it is never stored anywhere but as a hash, so it cannot be printed again).
@@ -16,7 +17,8 @@ import requests
 
 from services.printing.seed import seed_banks_and_outlets
 from services.registration.domain.accounts import AccountExists
-from shared.config import load_settings
+from shared.config import load_settings, service_url
+from shared.sms import carrier_verify_url
 from sscardctl.staff import create_staff_account
 
 SEED_DIR = Path(__file__).resolve().parent.parent / "deploy" / "seed"
@@ -38,6 +40,23 @@ def seed_registry_people(registry_url: str, seed_dir: Path = SEED_DIR) -> int:
         response = requests.post(f"{registry_url}/registry/v1/people", json=body, timeout=10)
         response.raise_for_status()
     return len(people)
+
+
+def demo_phones(seed_dir: Path = SEED_DIR) -> list[dict[str, str]]:
+    """Each demo person's phone, name and ID number, as their carrier has them on record."""
+    return json.loads((seed_dir / "sms_gateway" / "subscribers.json").read_text("utf-8"))
+
+
+def seed_carrier_subscribers(carrier_url: str, seed_dir: Path = SEED_DIR) -> int:
+    """Records the demo people as the owners of their phones with the carrier stand-in (the
+    SMS gateway simulator, which also records them itself when it starts)."""
+    subscribers = demo_phones(seed_dir)
+    for subscriber in subscribers:
+        response = requests.post(
+            f"{carrier_url}/carrier/v1/subscribers", json=subscriber, timeout=10
+        )
+        response.raise_for_status()
+    return len(subscribers)
 
 
 def seed_staff(seed_dir: Path = SEED_DIR) -> list[tuple[dict, str | None]]:
@@ -69,6 +88,20 @@ def run_seed() -> None:
             f"identity registry: not reachable at {registry_url} ({exc.__class__.__name__}); "
             "the simulator loads the same people itself when it starts"
         )
+    carrier_url = carrier_verify_url()
+    try:
+        count = seed_carrier_subscribers(carrier_url)
+        print(f"carrier (SMS gateway simulator): {count} demo phone(s) on record")
+    except requests.RequestException as exc:
+        print(
+            f"carrier (SMS gateway simulator): not reachable at {carrier_url} "
+            f"({exc.__class__.__name__}); the simulator records the same phones itself when "
+            "it starts"
+        )
+    texts = service_url("sms_gateway") + "/sms/v1/messages?phone="
+    print(f"demo people (register with their own phone; texted codes at {texts}<phone>):")
+    for person in demo_phones():
+        print(f"  {person['name']:<6} ID {person['id_number']}  phone {person['phone']}")
     print("demo staff (log in with POST /api/v1/sessions):")
     for member, password in seed_staff():
         bank = f" {member['bank_code']}" if member.get("bank_code") else ""

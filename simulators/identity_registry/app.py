@@ -2,11 +2,14 @@
 
     GET  /registry/v1/people/{id_number}        → the person, 404 when unknown
     GET  /registry/v1/people/{id_number}/photo  → image/jpeg, the photo on file
-    POST /registry/v1/people                    → add a person (test and demo set-up only)
+    POST /registry/v1/people                    → add a person (test and demo set-up only);
+                                                  `photo_base64` may be null or absent: a
+                                                  person with no photo on file
     PUT  /control/v1/faults {status, delay_ms}  → make it misbehave, for fault-tolerance tests
     GET  /healthz
 
-Seeded at start from deploy/seed/identity_registry/people.json.
+Seeded at start from deploy/seed/identity_registry/people.json. Every error, an unknown path
+included, is problem+json.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from shared.web.problems import problem
 from simulators.identity_registry.store import PeopleStore, Person
+from simulators.web import json_object_body, make_simulator_app
 
 SEED_FILE = (
     Path(__file__).resolve().parents[2] / "deploy" / "seed" / "identity_registry" / "people.json"
@@ -31,13 +35,15 @@ SEED_FILE = (
 
 
 class PersonSchema(Schema):
-    id_number = fields.String(required=True, validate=validate.Regexp(r"^\d{17}[\dX]$"))
+    # ASCII digits only: `\d` would also take full-width and other Unicode digits.
+    id_number = fields.String(required=True, validate=validate.Regexp(r"^[0-9]{17}[0-9X]$"))
     name = fields.String(required=True, validate=validate.Length(min=1, max=60))
     gender = fields.String(required=True, validate=validate.OneOf(["male", "female"]))
     birth_date = fields.Date(required=True)
     ethnicity = fields.String(required=True)
     address = fields.String(required=True)
-    photo_base64 = fields.String(load_default=None)
+    # null, "" or absent: no photo on file.
+    photo_base64 = fields.String(load_default=None, allow_none=True)
 
 
 class FaultsSchema(Schema):
@@ -69,7 +75,7 @@ def create_app(store: PeopleStore | None = None) -> Flask:
             )
         )
         seed(store)
-    app = Flask("identity_registry")
+    app = make_simulator_app("identity_registry")
     faults = {"status": None, "delay_ms": 0}
     faults_lock = threading.Lock()
 
@@ -104,13 +110,11 @@ def create_app(store: PeopleStore | None = None) -> Flask:
 
     @app.post("/registry/v1/people")
     def add_person():
+        body = json_object_body()
         try:
-            data = PersonSchema().load(request.get_json(force=True, silent=True) or {})
-            photo = (
-                base64.b64decode(data.pop("photo_base64"), validate=True)
-                if data.get("photo_base64")
-                else None
-            )
+            data = PersonSchema().load(body)
+            encoded = data.pop("photo_base64", None)
+            photo = base64.b64decode(encoded, validate=True) if encoded else None
         except ValidationError as exc:
             return problem(422, "Invalid fields", errors=exc.messages)
         except (binascii.Error, ValueError):
@@ -122,7 +126,7 @@ def create_app(store: PeopleStore | None = None) -> Flask:
     @app.put("/control/v1/faults")
     def set_faults():
         try:
-            body = FaultsSchema().load(request.get_json(force=True, silent=True) or {})
+            body = FaultsSchema().load(json_object_body())
         except ValidationError as exc:
             return problem(422, "Invalid fields", errors=exc.messages)
         with faults_lock:

@@ -23,7 +23,7 @@ COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
 ONE_SHOTS = {"migrate", "seed"}
 INFRASTRUCTURE = {"postgres", "rabbitmq"}
-SIMULATORS = {"identity-registry", "partner-bank"}
+SIMULATORS = {"identity-registry", "partner-bank", "sms-gateway"}
 
 
 def procfile() -> dict[str, list[str]]:

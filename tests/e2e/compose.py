@@ -20,6 +20,7 @@ PUBLISHED = {
     "notification": 8005,
     "identity_registry": 8010,
     "partner_bank": 8011,
+    "sms_gateway": 8012,
 }
 
 

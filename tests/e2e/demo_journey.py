@@ -41,7 +41,7 @@ def new_person() -> Person:
 
 
 def main() -> int:
-    components = (*SERVICES, "identity_registry", "partner_bank")
+    components = (*SERVICES, "identity_registry", "partner_bank", "sms_gateway")
     stack = Stack(
         Path(os.environ.get("SSCARD_VAR_DIR", "var")),
         dict(os.environ),

@@ -22,7 +22,8 @@ from shared.testing.infrastructure import isolated_vhost, temporary_database
 from shared.testing.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
-COMPONENTS = (*SERVICES, "identity_registry", "partner_bank")
+SIMULATORS = ("identity_registry", "partner_bank", "sms_gateway")
+COMPONENTS = (*SERVICES, *SIMULATORS)
 
 
 def free_port() -> int:
@@ -100,7 +101,7 @@ class Stack:
 
     def wait_ready(self, timeout: float = 60) -> None:
         for component in COMPONENTS:
-            path = "/healthz" if component in ("identity_registry", "partner_bank") else "/readyz"
+            path = "/healthz" if component in SIMULATORS else "/readyz"
             if component == "partner_bank" and not any(
                 "partner_bank" in line for line in procfile().values()
             ):

@@ -27,3 +27,17 @@ def test_the_identity_registry_simulator_answers(stack):
     )
     assert response.status_code == 200
     assert response.json()["name"] == "张伟"
+
+
+def test_the_sms_gateway_simulator_answers_and_knows_the_demo_phones(stack):
+    health = requests.get(stack.url("sms_gateway") + "/healthz", timeout=5)
+    assert health.status_code == 200
+    verdict = requests.post(
+        stack.url("sms_gateway") + "/carrier/v1/verify",
+        json={"phone": "13700001001", "name": "张伟", "id_number": "110105198503121234"},
+        timeout=5,
+    )
+    assert verdict.json() == {"match": True}
+    texts = requests.get(stack.url("sms_gateway") + "/sms/v1/messages?phone=13700001001", timeout=5)
+    assert texts.status_code == 200
+    assert isinstance(texts.json()["items"], list)
