@@ -163,6 +163,6 @@ def memory_deps(var_dir: Path, **environ: str) -> Dependencies:
         },
     )
     deps = Dependencies(settings=settings, database=memory_database(models.metadata))
-    deps.passwords = FakePasswords()  # type: ignore[misc]  (a cached_property, set once)
+    deps.passwords = FakePasswords()  # replaces the cached argon2 hasher before first use
     deps.clock = SettableClock()
     return deps
