@@ -65,7 +65,7 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
-    from services.registration.tokens import signing_keys
+    from services.registration.adapters.signing_keys import signing_keys
 
     key = signing_keys(load_settings(args.service)).rotate()
     print(f"{args.service}: now signing with key {key.kid}; the previous keys still verify")

@@ -7,14 +7,12 @@ from __future__ import annotations
 import argparse
 import sys
 
-from services.registration import config, models
-from services.registration.dao import dao_create_account
-from services.registration.domain.accounts import STAFF_ROLES, AccountExists, create_staff
-from services.registration.domain.passwords import Passwords
+from services.registration import config, deps
+from services.registration.domain.accounts import STAFF_ROLES, AccountExists
+from services.registration.use_cases import accounts as use_cases
 from shared.config import Settings
 from shared.errors import InvalidInput
-from shared.pii import FieldCipher
-from shared.uow import Database, UnitOfWork
+from shared.uow import UnitOfWork
 
 READ_FROM_STDIN = "-"
 
@@ -30,28 +28,22 @@ def create_staff_account(
 ) -> str:
     """Creates the account and returns its id; InvalidInput or AccountExists when it cannot.
     `sscardctl seed` uses this too."""
-    options = config.options(settings)
-    passwords = Passwords(
-        time_cost=options.argon2_time_cost,
-        memory_kib=options.argon2_memory_kib,
-        parallelism=options.argon2_parallelism,
-    )
-    account = create_staff(
-        role=role,
-        phone=phone,
-        password=password,
-        name=name,
-        bank_code=bank_code,
-        passwords=passwords,
-    )
-    database = Database(settings.database_url, models.metadata, pool_size=1)
+    dependencies = deps.build(settings, pool_size=1)
     try:
-        with UnitOfWork(database, settings.service) as uow:
-            dao_create_account(uow.session, account, FieldCipher(settings.pii_key()))
-            uow.commit()
+        with UnitOfWork(dependencies.database, settings.service) as uow:
+            account_id = use_cases.create_staff_account(
+                uow,
+                dependencies,
+                role=role,
+                phone=phone,
+                password=password,
+                name=name,
+                bank_code=bank_code,
+            )
+            uow.commit()  # sscardctl is the edge here
     finally:
-        database.dispose()
-    return account.account_id
+        dependencies.database.dispose()
+    return account_id
 
 
 def _complain(problem: InvalidInput | AccountExists) -> None:

@@ -5,10 +5,9 @@ from __future__ import annotations
 from flask import Flask
 
 from services.registration import __doc__ as package_doc
-from services.registration import config, models
+from services.registration import config, deps, models
+from services.registration.adapters.signing_keys import KeyRingJwks
 from services.registration.api import BLUEPRINTS, ROOT_BLUEPRINTS
-from services.registration.runtime import build_runtime
-from services.registration.tokens import KeyRingJwks
 from shared.auth.tokens import TokenVerifier
 from shared.config import Settings
 from shared.web.app import create_service_app
@@ -16,9 +15,9 @@ from shared.web.app import create_service_app
 
 def create_app(settings: Settings | None = None) -> Flask:
     settings = settings or config.load()
-    runtime = build_runtime(settings)
+    dependencies = deps.build(settings)
     # The signing key exists from the first start, not from the first login.
-    runtime.keys.current()
+    dependencies.keys.current()
     app = create_service_app(
         settings,
         models.metadata,
@@ -27,9 +26,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         blueprints=BLUEPRINTS,
         root_blueprints=ROOT_BLUEPRINTS,
         # Its own tokens are verified against its own key ring, not over HTTP to itself.
-        verifier=TokenVerifier(KeyRingJwks(runtime.keys), leeway=settings.token_leeway_seconds),
+        verifier=TokenVerifier(
+            KeyRingJwks(dependencies.keys), leeway=settings.token_leeway_seconds
+        ),
+        database=dependencies.database,
+        deps=dependencies,
     )
-    app.extensions["sscard"].extras["registration"] = runtime
     api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
     # POST /service-tokens authenticates with the service's name and the internal secret.
     api.spec.components.security_scheme("basicAuth", {"type": "http", "scheme": "basic"})

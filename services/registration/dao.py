@@ -10,40 +10,37 @@ from sqlalchemy import delete, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from services.registration.domain.accounts import AccountExists, NewAccount
+from services.registration.domain.accounts import NewAccount
 from services.registration.models import ID_NUMBER_COLUMN, Account, LoginFailure
 from shared.db import is_postgresql, utcnow
 from shared.pii import FieldCipher
 
-PHONE_TAKEN = "This phone number already has an account."
-ID_NUMBER_TAKEN = "This ID number already has an account."
+
+class DuplicateAccount(Exception):
+    """The database refused a second account with this `phone` or `id_number` (a concurrent
+    registration won the race)."""
+
+    def __init__(self, field: str) -> None:
+        super().__init__(field)
+        self.field = field
 
 
 def id_number_index(cipher: FieldCipher, id_number: str) -> str:
     return cipher.blind_index(id_number, column=ID_NUMBER_COLUMN)
 
 
-def dao_find_account_conflicts(
-    session: Session, account: NewAccount, cipher: FieldCipher
-) -> dict[str, list[str]]:
-    conflicts: dict[str, list[str]] = {}
-    if session.scalar(select(Account.account_id).where(Account.phone == account.phone)):
-        conflicts["phone"] = [PHONE_TAKEN]
-    if account.id_number and session.scalar(
-        select(Account.account_id).where(
-            Account.id_number_index == id_number_index(cipher, account.id_number)
-        )
-    ):
-        conflicts["id_number"] = [ID_NUMBER_TAKEN]
-    return conflicts
+def dao_phone_has_account(session: Session, phone: str) -> bool:
+    return session.scalar(select(Account.account_id).where(Account.phone == phone)) is not None
 
 
-def dao_create_account(session: Session, account: NewAccount, cipher: FieldCipher) -> Account:
-    """Stores a new account; AccountExists when its phone or ID number already has one. The
-    check up front gives a precise answer; the unique constraints settle a race."""
-    conflicts = dao_find_account_conflicts(session, account, cipher)
-    if conflicts:
-        raise AccountExists("An account already exists for these details.", errors=conflicts)
+def dao_id_number_has_account(session: Session, index: str) -> bool:
+    found = session.scalar(select(Account.account_id).where(Account.id_number_index == index))
+    return found is not None
+
+
+def dao_insert_account(session: Session, account: NewAccount, cipher: FieldCipher) -> Account:
+    """Stores a new account, its ID number encrypted and blind-indexed; DuplicateAccount when a
+    unique constraint refuses it."""
     row = Account(
         account_id=account.account_id,
         phone=account.phone,
@@ -63,16 +60,14 @@ def dao_create_account(session: Session, account: NewAccount, cipher: FieldCiphe
     try:
         session.flush()
     except IntegrityError as exc:
-        # A concurrent registration won the race. Only the constraint's column is looked for;
-        # the driver's message may quote the values, so it is never passed on.
+        # Only the constraint's column is looked for; the driver's message may quote the
+        # values, so it is never passed on.
         violated = str(exc.orig)
         if "id_number" in violated:
-            errors = {"id_number": [ID_NUMBER_TAKEN]}
-        elif "phone" in violated:
-            errors = {"phone": [PHONE_TAKEN]}
-        else:
-            raise
-        raise AccountExists("An account already exists for these details.", errors=errors) from None
+            raise DuplicateAccount("id_number") from None
+        if "phone" in violated:
+            raise DuplicateAccount("phone") from None
+        raise
     return row
 
 

@@ -2,23 +2,16 @@
 
 from __future__ import annotations
 
-import logging
-
 from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.registration.dao import dao_create_account, dao_get_account_by_id
+from services.registration import deps
 from services.registration.domain import accounts
-from services.registration.models import ID_NUMBER_COLUMN, Account
-from services.registration.runtime import runtime
-from shared.auth.tokens import ADMIN, BANK_OPERATOR, CITIZEN, INTEGRATOR, REVIEWER
-from shared.errors import NotFound
-from shared.pii import FieldCipher, mask_id_number
-from shared.web.app import readonly_session, unit_of_work
+from services.registration.use_cases import accounts as use_cases
+from shared.uow import UnitOfWork
+from shared.web.app import readonly_session
 from shared.web.auth import current_principal, public, requires_roles
-from shared.web.idempotency import idempotent
-
-log = logging.getLogger(__name__)
+from shared.web.transaction import transactional
 
 blp = Blueprint("accounts", __name__, description="Real-name accounts.")
 
@@ -95,55 +88,25 @@ class MyAccountSchema(AccountSchema):
     created_at = fields.DateTime(format=RFC3339_UTC)
 
 
-def _masked_id_number(account: Account, cipher: FieldCipher) -> str | None:
-    if account.id_number_encrypted is None:
-        return None
-    return mask_id_number(cipher.decrypt(account.id_number_encrypted, column=ID_NUMBER_COLUMN))
-
-
-def account_view(account: Account, cipher: FieldCipher) -> dict:
-    return {
-        "account_id": account.account_id,
-        "phone": account.phone,
-        "name": account.name,
-        "id_number_masked": _masked_id_number(account, cipher),
-        "roles": [account.role],
-        "bank_code": account.bank_code,
-        "created_at": account.created_at,
-    }
-
-
 @blp.route("/accounts", methods=["POST"])
 @public
-@idempotent
+@transactional(idempotent=True)
 @blp.arguments(RegistrationSchema)
 @blp.response(201, AccountSchema)
-def register_account(registration: dict):
+def register_account(registration: dict, uow: UnitOfWork):
     """Register a citizen's account with their real name, ID number and mobile phone.
 
     409 when the phone or the ID number already has an account.
     """
-    context = runtime()
-    account = accounts.register_citizen(**registration, passwords=context.passwords)
-    with unit_of_work() as uow:
-        row = dao_create_account(uow.session, account, context.cipher)
-        uow.add_event(
-            "account.registered",
-            {"account_id": account.account_id, "phone": account.phone, "name": account.name},
-            subject=account.account_id,
-        )
-        uow.commit()
-    log.info("account %s registered", account.account_id)
-    return account_view(row, context.cipher)
+    return use_cases.register_citizen(uow, deps.current(), **registration)
 
 
 @blp.route("/accounts/me", methods=["GET"])
-@requires_roles(CITIZEN, REVIEWER, BANK_OPERATOR, INTEGRATOR, ADMIN)
+@requires_roles(*accounts.ACCOUNT_ROLES)
 @blp.response(200, MyAccountSchema)
 def get_my_account():
     """The caller's own account, the ID number masked."""
     with readonly_session() as session:
-        account = dao_get_account_by_id(session, current_principal().subject)
-    if account is None:
-        raise NotFound("There is no account for this token.")
-    return account_view(account, runtime().cipher)
+        return use_cases.read_account(
+            session, deps.current(), account_id=current_principal().subject
+        )

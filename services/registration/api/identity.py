@@ -12,15 +12,10 @@ import uuid
 
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
-from sqlalchemy import select
 
-from services.registration.dao import id_number_index
-from services.registration.domain.accounts import normalise_name
-from services.registration.models import Account
-from services.registration.runtime import runtime
+from services.registration import deps
+from services.registration.use_cases import identity as use_cases
 from shared.auth import SERVICE
-from shared.errors import NotFound
-from shared.resident_id import normalise
 from shared.web.app import readonly_session
 from shared.web.auth import requires_roles
 
@@ -48,14 +43,10 @@ class IdentityVerdictSchema(Schema):
 def check_identity(claim: dict, account_id: uuid.UUID):
     """Whether the account's real name and ID number are the claimed ones."""
     with readonly_session() as session:
-        account = session.scalar(select(Account).where(Account.account_id == str(account_id)))
-    if account is None:
-        raise NotFound("No such account.")
-    claimed_index = id_number_index(runtime().cipher, normalise(claim["id_number"]))
-    name_matches = account.name == normalise_name(claim["name"])
-    id_matches = account.id_number_index is not None and account.id_number_index == claimed_index
-    return {
-        "match": name_matches and id_matches,
-        "name_matches": name_matches,
-        "id_number_matches": id_matches,
-    }
+        return use_cases.check_identity(
+            session,
+            deps.current(),
+            account_id=str(account_id),
+            name=claim["name"],
+            id_number=claim["id_number"],
+        )

@@ -5,7 +5,8 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
-from services.registration.runtime import runtime
+from services.registration import deps
+from services.registration.use_cases import tokens as use_cases
 from shared.web.app import JWKS_PATH
 from shared.web.auth import public
 
@@ -33,4 +34,4 @@ class JwksSchema(Schema):
 @blp.response(200, JwksSchema)
 def get_jwks():
     """The current signing key and the previous ones, newest first."""
-    return runtime().tokens.jwks(), 200, {"Cache-Control": CACHE_CONTROL}
+    return use_cases.verification_keys(deps.current()), 200, {"Cache-Control": CACHE_CONTROL}

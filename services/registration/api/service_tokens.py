@@ -3,21 +3,15 @@ a short-lived token with the role `service` (shared.auth.service_tokens is the c
 
 from __future__ import annotations
 
-import hmac
-
 from flask import request
 from flask_smorest import Blueprint
 
+from services.registration import deps
 from services.registration.api.sessions import AccessTokenSchema
-from services.registration.runtime import runtime
-from shared.config import SERVICES
-from shared.errors import Unauthorized
-from shared.web.app import service_context
+from services.registration.use_cases import tokens as use_cases
 from shared.web.auth import public
 
 blp = Blueprint("service_tokens", __name__, description="Tokens for sscard's own services.")
-
-SERVICE_CLIENTS = frozenset((*SERVICES, "sscardctl"))
 
 
 @blp.route("/service-tokens", methods=["POST"])
@@ -29,9 +23,5 @@ def create_service_token():
     """A service token, for HTTP Basic credentials: the service's name and the internal secret."""
     credentials = request.authorization
     given = (credentials.password or "") if credentials and credentials.type == "basic" else ""
-    expected = service_context().settings.internal_secret()
-    secret_matches = hmac.compare_digest(given.encode(), expected.encode())
     name = credentials.username if credentials else None
-    if not secret_matches or name not in SERVICE_CLIENTS:
-        raise Unauthorized("Unknown service or wrong secret.")
-    return runtime().tokens.for_service(name)
+    return use_cases.issue_service_token(deps.current(), client=name, secret=given)

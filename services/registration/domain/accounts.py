@@ -21,6 +21,9 @@ from shared.resident_id import InvalidResidentId, parse_resident_id
 STAFF_ROLES = (REVIEWER, BANK_OPERATOR, INTEGRATOR, ADMIN)
 ACCOUNT_ROLES = (CITIZEN, *STAFF_ROLES)
 
+# The event every new account publishes (shared.events holds its schema).
+ACCOUNT_REGISTERED = "account.registered"
+
 # Mainland mobile numbers. [0-9], not \d: \d would also accept other scripts' digits.
 PHONE_PATTERN = r"^1[3-9][0-9]{9}$"
 PHONE_RULE = "A mainland mobile number: 11 digits starting with 13 to 19."
@@ -38,8 +41,21 @@ class PasswordHashing(Protocol):
     def hash(self, password: str) -> str: ...
 
 
+PHONE_TAKEN = "This phone number already has an account."
+ID_NUMBER_TAKEN = "This ID number already has an account."
+_TAKEN = {"phone": PHONE_TAKEN, "id_number": ID_NUMBER_TAKEN}
+
+
 class AccountExists(Conflict):
     title, slug = "Account exists", "account-exists"
+
+
+def account_exists(taken: list[str]) -> AccountExists:
+    """The answer when these fields (`phone`, `id_number`) already belong to an account."""
+    return AccountExists(
+        "An account already exists for these details.",
+        errors={name: [_TAKEN[name]] for name in taken},
+    )
 
 
 @dataclass(frozen=True)

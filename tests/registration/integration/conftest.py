@@ -7,36 +7,18 @@ from __future__ import annotations
 
 import os
 import threading
-from datetime import UTC, datetime, timedelta
 
 import pytest
 from werkzeug.serving import make_server
 
 from services.registration.app import create_app
-from services.registration.runtime import runtime
+from services.registration.deps import Dependencies
 from shared.config import load_settings
 from shared.db import utcnow
 from shared.migrations import upgrade
 from shared.testing.infrastructure import temporary_database
 from shared.testing.tokens import TEST_SERVICE_SECRET
-
-# Cheap argon2 for tests; the production cost is RFC 9106's (services.registration.config).
-FAST_HASHING = {
-    "REGISTRATION_ARGON2_TIME_COST": "1",
-    "REGISTRATION_ARGON2_MEMORY_KIB": "8192",
-    "REGISTRATION_ARGON2_PARALLELISM": "1",
-}
-
-
-class SettableClock:
-    def __init__(self) -> None:
-        self.now = datetime.now(UTC)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, seconds: float) -> None:
-        self.now += timedelta(seconds=seconds)
+from tests.registration.factories import FAST_HASHING, SettableClock
 
 
 @pytest.fixture(scope="module")
@@ -77,10 +59,10 @@ def client(app):
 @pytest.fixture
 def clock(app):
     clock = SettableClock()
-    with app.app_context():
-        runtime().clock = clock
-        yield clock
-        runtime().clock = utcnow
+    dependencies: Dependencies = app.extensions["sscard"].deps
+    dependencies.clock = clock
+    yield clock
+    dependencies.clock = utcnow
 
 
 @pytest.fixture(scope="module")

@@ -13,8 +13,8 @@ from shared.events import EVENTS_EXCHANGE
 from shared.messaging.topology import declare_exchanges
 from shared.testing.running import running_relay
 from shared.testing.waiting import wait_until
-from tests.registration.integration.conftest import FAST_HASHING
-from tests.registration.integration.factories import (
+from tests.registration.factories import (
+    FAST_HASHING,
     assert_problem,
     citizen,
     outbox_rows,

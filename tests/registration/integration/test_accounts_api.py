@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from services.registration import dao
+from services.registration import deps
 from services.registration.models import ID_NUMBER_COLUMN, Account
-from services.registration.runtime import runtime
-from tests.registration.integration.factories import (
+from services.registration.use_cases import accounts as account_use_cases
+from tests.registration.factories import (
     VALID_ID_NUMBERS,
     assert_problem,
     bearer,
@@ -55,7 +55,7 @@ def test_the_valid_examples_of_the_domain_are_accepted_and_masked(client, app):
     assert row.role == "citizen"
     assert row.password_hash.startswith("$argon2id$")
     with app.app_context():
-        stored = runtime().cipher.decrypt(row.id_number_encrypted, column=ID_NUMBER_COLUMN)
+        stored = deps.current().cipher.decrypt(row.id_number_encrypted, column=ID_NUMBER_COLUMN)
     assert stored == "11010519491231002X"  # lower-case x accepted, kept upper-case
 
 
@@ -127,7 +127,8 @@ def test_an_id_number_that_has_an_account_is_a_409_whatever_the_case_of_x(client
 def test_the_database_itself_refuses_duplicates(client, app, monkeypatch):
     """Two concurrent registrations both pass the check in code; the unique constraints on the
     phone and on the ID number's blind index still let only one of them in."""
-    monkeypatch.setattr(dao, "dao_find_account_conflicts", lambda *_args: {})
+    monkeypatch.setattr(account_use_cases, "dao_phone_has_account", lambda *_args: False)
+    monkeypatch.setattr(account_use_cases, "dao_id_number_has_account", lambda *_args: False)
     accounts_before, events_before = count_rows(app, Account.__table__), len(outbox_rows(app))
     _, first = register(client)
     same_phone, _ = register(client, phone=first["phone"])
@@ -167,7 +168,7 @@ def test_me_needs_a_person_token_for_an_existing_account(client, app):
     assert_problem(client.get("/api/v1/accounts/me"), 401)
     assert_problem(client.get("/api/v1/accounts/me", headers=bearer("not-a-token")), 401)
     with app.app_context():
-        issuer = runtime().tokens
+        issuer = deps.current().tokens
         service_token = issuer.for_service("application")["access_token"]
         ghost = issuer.for_account("4a4c5a1e-1d52-4b53-9d57-000000000000", "citizen", None)
     assert_problem(client.get("/api/v1/accounts/me", headers=bearer(service_token)), 403)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from shared.auth.service_tokens import ServiceTokenClient
-from tests.registration.integration.factories import assert_problem, log_in, register
+from tests.registration.factories import assert_problem, log_in, register
 
 
 def check(client, headers, account_id, **claim):

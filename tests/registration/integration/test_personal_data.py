@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 
-from tests.registration.integration.factories import bearer, citizen, log_in, outbox_rows
+from tests.registration.factories import bearer, citizen, log_in, outbox_rows
 
 ID_NUMBER = "34052419800101001X"
 

@@ -10,7 +10,7 @@ import pytest
 from shared.auth.service_tokens import ServiceTokenClient
 from shared.auth.tokens import JwksClient, TokenVerifier
 from shared.errors import TransientError
-from tests.registration.integration.factories import assert_problem
+from tests.registration.factories import assert_problem
 
 
 def basic(name: str, secret: str) -> dict[str, str]:

@@ -5,11 +5,11 @@ from __future__ import annotations
 import jwt
 from sqlalchemy import select
 
+from services.registration import deps
 from services.registration.app import create_app
 from services.registration.models import Account, LoginFailure
-from services.registration.runtime import runtime
-from tests.registration.integration.conftest import FAST_HASHING
-from tests.registration.integration.factories import (
+from tests.registration.factories import (
+    FAST_HASHING,
     PASSWORD,
     assert_problem,
     log_in,
@@ -50,7 +50,7 @@ def test_the_token_lifetime_is_a_setting(settings):
 def test_an_unknown_phone_and_a_wrong_password_get_the_same_401(client, app, monkeypatch):
     _, body = register(client)
     with app.app_context():
-        passwords = runtime().passwords
+        passwords = deps.current().passwords
     verified = []
     real_verify = passwords.verify
     monkeypatch.setattr(

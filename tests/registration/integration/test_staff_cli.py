@@ -9,8 +9,8 @@ import jwt
 import pytest
 
 from sscardctl import cli
-from tests.registration.integration.conftest import FAST_HASHING
-from tests.registration.integration.factories import (
+from tests.registration.factories import (
+    FAST_HASHING,
     assert_problem,
     bearer,
     log_in,

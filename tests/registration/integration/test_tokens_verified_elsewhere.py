@@ -12,12 +12,12 @@ import pytest
 import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
-from services.registration.runtime import runtime
+from services.registration import deps
 from shared.auth.tokens import CITIZEN, JwksClient, TokenVerifier, issue_token
 from shared.errors import Unauthorized
 from shared.keys import KeyRing, SigningKey
 from sscardctl import cli
-from tests.registration.integration.factories import bearer, citizen, log_in, registered_token
+from tests.registration.factories import bearer, citizen, log_in, registered_token
 
 
 @pytest.fixture
@@ -31,7 +31,7 @@ def verifier(live_url):
 @pytest.fixture
 def signing_key(app) -> SigningKey:
     with app.app_context():
-        return runtime().keys.current()
+        return deps.current().keys.current()
 
 
 def test_the_jwks_holds_public_keys_only_and_may_be_cached_briefly(live_url, signing_key):
@@ -126,7 +126,7 @@ def test_after_rotation_tokens_signed_before_still_verify(
 def test_keys_older_than_the_kept_previous_ones_stop_verifying(client, app, verifier):
     token, _, _ = registered_token(client)
     with app.app_context():
-        keys = runtime().keys
+        keys = deps.current().keys
         for _ in range(keys.keep_previous + 1):
             keys.rotate()
     with pytest.raises(Unauthorized, match="unknown key"):

@@ -16,14 +16,7 @@ from services.registration.domain.accounts import (
     register_citizen,
 )
 from shared.errors import InvalidInput
-
-
-class PlainHasher:
-    """Stands in for argon2 where only the rules are under test."""
-
-    def hash(self, password: str) -> str:
-        return f"hashed:{len(password)}"
-
+from tests.registration.factories import PlainHasher
 
 CITIZEN = {
     "phone": "13800138000",

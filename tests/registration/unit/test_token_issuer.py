@@ -6,7 +6,7 @@ from __future__ import annotations
 import jwt
 import pytest
 
-from services.registration.tokens import KeyRingJwks, TokenIssuer
+from services.registration.adapters.signing_keys import KeyRingJwks, TokenIssuer
 from shared.auth.tokens import TokenVerifier
 from shared.errors import Unauthorized
 from shared.keys import KeyRing

@@ -1,16 +1,32 @@
-"""Factory helpers for registration tests: valid people, registering, logging in."""
+"""Factory helpers for registration tests: valid people, registering and logging in over HTTP,
+a settable clock, cheap hashing, and the service's dependencies on an in-memory database with
+fake adapters for use-case unit tests."""
 
 from __future__ import annotations
 
+import base64
 import itertools
 import json
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import func, select
 
+from services.registration import models
+from services.registration.deps import Dependencies
+from shared.config import load_settings
 from shared.resident_id import check_character
+from shared.testing.memory import memory_database
+from shared.testing.tokens import TEST_SERVICE_SECRET
 
 PROBLEM = "application/problem+json"
+
+# Cheap argon2 for tests; the production cost is RFC 9106's (services.registration.config).
+FAST_HASHING = {
+    "REGISTRATION_ARGON2_TIME_COST": "1",
+    "REGISTRATION_ARGON2_MEMORY_KIB": "8192",
+    "REGISTRATION_ARGON2_PARALLELISM": "1",
+}
 PASSWORD = "correct-horse-1"
 
 # The valid examples of DOMAIN.md.
@@ -94,3 +110,59 @@ def outbox_rows(app, *, subject: str | None = None) -> list:
     with database.session_factory() as session:
         rows = list(session.execute(select(table).order_by(table.c.seq)))
     return [row for row in rows if subject is None or json.loads(row.body)["subject"] == subject]
+
+
+class SettableClock:
+    def __init__(self) -> None:
+        self.now = datetime.now(UTC)
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += timedelta(seconds=seconds)
+
+
+class PlainHasher:
+    """Stands in for argon2 where only the rules are under test."""
+
+    def hash(self, password: str) -> str:
+        return f"hashed:{len(password)}"
+
+
+class FakePasswords:
+    """Stands in for argon2 in use-case tests: readable hashes that carry their cost, so a
+    test can raise the cost and see a hash upgraded; `verified` records each stored hash
+    checked (None for a phone without an account)."""
+
+    def __init__(self, cost: int = 1) -> None:
+        self.cost = cost
+        self.verified: list[str | None] = []
+
+    def hash(self, password: str) -> str:
+        return f"fake:{self.cost}:{password}"
+
+    def verify(self, stored_hash: str | None, password: str) -> bool:
+        self.verified.append(stored_hash)
+        return stored_hash is not None and stored_hash.split(":", 2)[2] == password
+
+    def needs_rehash(self, stored_hash: str) -> bool:
+        return stored_hash.split(":", 2)[1] != str(self.cost)
+
+
+def memory_deps(var_dir: Path, **environ: str) -> Dependencies:
+    """The registration service's dependencies on a fresh in-memory database, with fake
+    passwords and a settable clock; its key ring and secrets under `var_dir`."""
+    settings = load_settings(
+        "registration",
+        {
+            "SSCARD_VAR_DIR": str(var_dir),
+            "SSCARD_PII_KEY": base64.b64encode(bytes(range(32))).decode(),
+            "SSCARD_SERVICE_SECRET": TEST_SERVICE_SECRET,
+            **environ,
+        },
+    )
+    deps = Dependencies(settings=settings, database=memory_database(models.metadata))
+    deps.passwords = FakePasswords()  # replaces the cached argon2 hasher before first use
+    deps.clock = SettableClock()
+    return deps

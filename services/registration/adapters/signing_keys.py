@@ -1,6 +1,6 @@
-"""The registration service's side of access tokens: it signs them with the current key of its
-key ring and publishes the ring's public keys (JWKS), current and previous, so every service
-can verify them and a rotation logs nobody out."""
+"""The registration service's signing key ring (on disk, e.g. a mounted secret) and what it does
+with it: signs access tokens with the current key and publishes the ring's public keys (JWKS),
+current and previous, so every service can verify them and a rotation logs nobody out."""
 
 from __future__ import annotations
 

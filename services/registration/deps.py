@@ -1,0 +1,77 @@
+"""The registration service's dependencies: its settings, its database, its options and what it
+reaches beyond them (the signing key ring, the token issuer, the password hasher, the login
+throttle, the field cipher) and a clock, settable in tests so throttling windows pass without
+sleeping. Built once per process; the one way anything reaches them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import cached_property
+from typing import cast
+
+from services.registration import config, models
+from services.registration.adapters.signing_keys import TokenIssuer, signing_keys
+from services.registration.domain.passwords import Passwords
+from services.registration.domain.throttle import LoginThrottle
+from shared.config import Settings
+from shared.db import utcnow
+from shared.keys import KeyRing
+from shared.pii import FieldCipher
+from shared.uow import Database
+from shared.web.app import current_deps
+
+
+@dataclass
+class Dependencies:
+    settings: Settings
+    database: Database
+    clock: Callable[[], datetime] = field(default=utcnow)
+
+    @cached_property
+    def options(self) -> config.RegistrationOptions:
+        return config.options(self.settings)
+
+    @cached_property
+    def keys(self) -> KeyRing:
+        return signing_keys(self.settings)
+
+    @cached_property
+    def tokens(self) -> TokenIssuer:
+        return TokenIssuer(
+            self.keys,
+            access_ttl_seconds=self.options.access_token_ttl_seconds,
+            service_ttl_seconds=self.options.service_token_ttl_seconds,
+        )
+
+    @cached_property
+    def passwords(self) -> Passwords:
+        return Passwords(
+            time_cost=self.options.argon2_time_cost,
+            memory_kib=self.options.argon2_memory_kib,
+            parallelism=self.options.argon2_parallelism,
+        )
+
+    @cached_property
+    def throttle(self) -> LoginThrottle:
+        return LoginThrottle(
+            limit=self.options.login_failure_limit,
+            window=timedelta(seconds=self.options.login_failure_window_seconds),
+        )
+
+    @cached_property
+    def cipher(self) -> FieldCipher:
+        return FieldCipher(self.settings.pii_key())
+
+
+def build(settings: Settings, *, pool_size: int = 5) -> Dependencies:
+    return Dependencies(
+        settings=settings,
+        database=Database(settings.database_url, models.metadata, pool_size=pool_size),
+    )
+
+
+def current() -> Dependencies:
+    """The dependencies of the app serving this request."""
+    return cast(Dependencies, current_deps())

@@ -1,0 +1,30 @@
+"""Identity checks for other services: does this account belong to the person with this real
+name and ID number? The full ID number is compared here, by its blind index, so it never has
+to leave the registration service in any answer."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from services.registration.dao import dao_get_account_by_id, id_number_index
+from services.registration.deps import Dependencies
+from services.registration.domain.accounts import normalise_name
+from shared.errors import NotFound
+from shared.resident_id import normalise
+
+
+def check_identity(
+    session: Session, deps: Dependencies, *, account_id: str, name: str, id_number: str
+) -> dict[str, bool]:
+    """Whether the account's real name and ID number are the claimed ones, each and both."""
+    account = dao_get_account_by_id(session, account_id)
+    if account is None:
+        raise NotFound("No such account.")
+    claimed_index = id_number_index(deps.cipher, normalise(id_number))
+    name_matches = account.name == normalise_name(name)
+    id_matches = account.id_number_index is not None and account.id_number_index == claimed_index
+    return {
+        "match": name_matches and id_matches,
+        "name_matches": name_matches,
+        "id_number_matches": id_matches,
+    }
