@@ -6,21 +6,18 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import date
-from typing import TYPE_CHECKING
 
 from services.printing.dao import (
     dao_get_applicant,
     dao_get_card_by_application,
     dao_get_closed_application,
 )
+from services.printing.deps import Dependencies
 from services.printing.domain.applicants import ID_NUMBER_COLUMN, ClosedOutcome, photo_name
 from services.printing.models import Applicant, ClosedApplication
 from shared.db import utcnow
 from shared.pii import mask_id_number
 from shared.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from services.printing.deps import Dependencies
 
 log = logging.getLogger(__name__)
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import TYPE_CHECKING
 
 from sqlalchemy.orm import Session
 
@@ -21,6 +20,7 @@ from services.printing.dao import (
     dao_is_card_serial_taken,
     dao_list_cards,
 )
+from services.printing.deps import Dependencies
 from services.printing.domain import lifecycle, numbers
 from services.printing.domain.applicants import ID_NUMBER_COLUMN, ClosedOutcome, photo_name
 from services.printing.domain.lifecycle import CardStatus
@@ -40,9 +40,6 @@ from services.printing.models import (
 from shared.db import new_id, utcnow
 from shared.errors import Conflict, NotFound, PermanentMessageError, TransientError
 from shared.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from services.printing.deps import Dependencies
 
 log = logging.getLogger(__name__)
 

@@ -4,8 +4,6 @@ state, in the same transaction; that state is also what the API shows of an outl
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from sqlalchemy.orm import Session
 
 from services.printing.dao import (
@@ -16,14 +14,12 @@ from services.printing.dao import (
     dao_list_outlets,
     dao_list_outlets_of_bank,
 )
+from services.printing.deps import Dependencies
 from services.printing.domain.banks import OUTLET_FIELDS, OutletFields, validate_bank_code
 from services.printing.models import Bank, Outlet
 from shared.db import new_id, utcnow
 from shared.errors import InvalidInput, NotFound
 from shared.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from services.printing.deps import Dependencies
 
 
 def outlet_state(outlet: Outlet, bank: Bank | None) -> dict:

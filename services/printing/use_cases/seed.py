@@ -10,16 +10,13 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from marshmallow import Schema, fields, validate
 
+from services.printing.deps import Dependencies
 from services.printing.domain.banks import OutletFields
 from services.printing.use_cases.outlets import put_bank, upsert_outlet
 from shared.uow import UnitOfWork
-
-if TYPE_CHECKING:
-    from services.printing.deps import Dependencies
 
 SEED_FILE = Path(__file__).resolve().parents[3] / "deploy" / "seed" / "banks.json"
 
