@@ -15,10 +15,17 @@ from pathlib import Path
 
 import requests
 
-from services.printing.seed import seed_banks_and_outlets
+from services.printing.deps import build as build_printing
+from services.printing.use_cases.seed import (
+    SEED_FILE,
+    SeedReport,
+    read_seed_file,
+    seed_banks_and_outlets,
+)
 from services.registration.domain.accounts import AccountExists
-from shared.config import load_settings, service_url
+from shared.config import Settings, load_settings, service_url
 from shared.sms import carrier_verify_url
+from shared.uow import UnitOfWork
 from sscardctl.staff import create_staff_account
 
 SEED_DIR = Path(__file__).resolve().parent.parent / "deploy" / "seed"
@@ -27,6 +34,19 @@ SEED_DIR = Path(__file__).resolve().parent.parent / "deploy" / "seed"
 def generated_password() -> str:
     # Readable, typeable, and never all digits (a registration rule).
     return "demo-" + secrets.token_urlsafe(9)
+
+
+def seed_partner_banks(settings: Settings, seed_file: Path = SEED_FILE) -> SeedReport:
+    """The printing service's demo banks and outlets, in one transaction of its own."""
+    banks = read_seed_file(seed_file)
+    deps = build_printing(settings, pool_size=1)
+    try:
+        with UnitOfWork(deps.database, settings.service) as uow:
+            report = seed_banks_and_outlets(uow, deps, banks=banks)
+            uow.commit()
+    finally:
+        deps.database.dispose()
+    return report
 
 
 def seed_registry_people(registry_url: str, seed_dir: Path = SEED_DIR) -> int:
@@ -75,7 +95,7 @@ def seed_staff(seed_dir: Path = SEED_DIR) -> list[tuple[dict, str | None]]:
 
 
 def run_seed() -> None:
-    report = seed_banks_and_outlets(load_settings("printing"))
+    report = seed_partner_banks(load_settings("printing"))
     print(
         f"banks and outlets: {report.banks_created} bank(s) created, "
         f"{report.outlets_published} of {report.outlets_total} outlet(s) published"

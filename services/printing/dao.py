@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session, undefer
 
-from services.printing.domain.lifecycle import ACTIVATED
+from services.printing.domain.lifecycle import CardStatus
 from services.printing.models import (
     Applicant,
     Bank,
@@ -90,8 +90,8 @@ def dao_list_applicants_keeping_photo_of_cards_activated_before(
             .join(CardHistoryEntry, CardHistoryEntry.card_id == Card.card_id)
             .where(
                 Applicant.photo_deleted_at.is_(None),
-                Card.status == ACTIVATED,
-                CardHistoryEntry.status == ACTIVATED,
+                Card.status == CardStatus.ACTIVATED,
+                CardHistoryEntry.status == CardStatus.ACTIVATED,
                 CardHistoryEntry.recorded_at < activated_before,
             )
             .order_by(CardHistoryEntry.recorded_at, Applicant.application_id)
@@ -167,6 +167,10 @@ def dao_list_cards(
 
 def dao_is_card_serial_taken(session: Session, card_serial: str) -> bool:
     return session.get(CardSerial, card_serial) is not None
+
+
+def dao_get_card_serial(session: Session, card_serial: str) -> CardSerial | None:
+    return session.get(CardSerial, card_serial)
 
 
 def dao_get_card_serials(session: Session, card_id: str) -> list[CardSerial]:

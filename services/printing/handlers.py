@@ -1,48 +1,70 @@
-"""What the bank printing service does with each event it consumes: one function per type."""
+"""What the bank printing service does with each event it consumes: one function per type,
+each unpacking the event and calling one use case."""
 
 from __future__ import annotations
 
 import re
 
-from services.printing.cards import (
-    CANCELLED,
-    REJECTED,
+from services.printing.deps import Dependencies
+from services.printing.domain.applicants import ClosedOutcome
+from services.printing.domain.reports import (
     NotYetPossible,
     StatusReport,
-    apply_status_report,
-    forget_application_without_card,
-    keep_applicant,
-    order_card,
+    bank_source,
     parse_occurred_at,
 )
-from services.printing.dao import dao_get_card
-from services.printing.database import printing_database
-from services.printing.outlets import republish_all_outlets
+from services.printing.use_cases.applicants import (
+    Submission,
+    forget_application_without_card,
+    keep_applicant,
+)
+from services.printing.use_cases.card_reports import record_bank_report
+from services.printing.use_cases.cards import order_card
+from services.printing.use_cases.outlets import republish_all_outlets
 from shared.errors import PermanentMessageError, TransientError
-from shared.messaging.consumer import Handler
+from shared.messaging.consumer import DependentHandler
 from shared.messaging.envelope import Event
 from shared.uow import UnitOfWork
 
 BANK_ROUTING_KEY = re.compile(r"^bank\.(?P<bank_code>[A-Z][A-Z0-9]{1,15})\.(?P<status>[a-z_]+)$")
 
 
-def handle_application_submitted(uow: UnitOfWork, event: Event) -> None:
-    keep_applicant(uow, printing_database(uow), event.data, event.id)
+def handle_application_submitted(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    data = event.data
+    applicant = data["applicant"]
+    submission = Submission(
+        application_id=data["application_id"],
+        account_id=data["account_id"],
+        acceptance_number=data["acceptance_number"],
+        outlet_id=data["outlet_id"],
+        bank_code=data["bank_code"],
+        name=applicant["name"],
+        gender=applicant["gender"],
+        ethnicity=applicant["ethnicity"],
+        birth_date=applicant["birth_date"],
+        id_number=applicant["id_number"],
+        photo=data["files"]["photo"],
+    )
+    keep_applicant(uow, deps, submission=submission, event_id=event.id)
 
 
-def handle_application_cancelled(uow: UnitOfWork, event: Event) -> None:
-    forget_application_without_card(uow, event.data["application_id"], CANCELLED)
+def handle_application_cancelled(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    forget_application_without_card(
+        uow, application_id=event.data["application_id"], outcome=ClosedOutcome.CANCELLED
+    )
 
 
-def handle_verification_approved(uow: UnitOfWork, event: Event) -> None:
-    order_card(uow, printing_database(uow), event.data["application_id"])
+def handle_verification_approved(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    order_card(uow, deps, application_id=event.data["application_id"])
 
 
-def handle_verification_rejected(uow: UnitOfWork, event: Event) -> None:
-    forget_application_without_card(uow, event.data["application_id"], REJECTED)
+def handle_verification_rejected(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    forget_application_without_card(
+        uow, application_id=event.data["application_id"], outcome=ClosedOutcome.REJECTED
+    )
 
 
-def handle_outlet_snapshot_requested(uow: UnitOfWork, event: Event) -> None:
+def handle_outlet_snapshot_requested(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
     republish_all_outlets(uow)
 
 
@@ -61,29 +83,24 @@ def reporting_bank(event: Event) -> str:
     return match["bank_code"]
 
 
-def handle_bank_card_status(uow: UnitOfWork, event: Event) -> None:
+def handle_bank_card_status(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
     bank_code = reporting_bank(event)
     data = event.data
-    card = dao_get_card(uow.session, data["card_id"], for_update=True)
-    # Another bank's card is refused exactly like a card that does not exist, so a bank learns
-    # nothing about cards that are not its own.
-    if card is None or card.bank_code != bank_code:
-        raise PermanentMessageError(f"bank {bank_code} has no card {data['card_id']}")
     report = StatusReport(
         status=data["status"],
-        source=f"bank:{bank_code}",
+        source=bank_source(bank_code),
         occurred_at=parse_occurred_at(data.get("occurred_at")),
         reason=data.get("reason"),
         bank_account=data.get("bank_account_masked"),
         card_serial=data.get("card_serial"),
     )
     try:
-        apply_status_report(uow, card, report)
+        record_bank_report(uow, bank_code=bank_code, card_id=data["card_id"], report=report)
     except NotYetPossible as exc:
         raise TransientError(f"{exc.detail} (an earlier report may still be on its way)") from exc
 
 
-HANDLERS: dict[str, Handler] = {
+HANDLERS: dict[str, DependentHandler] = {
     "application.submitted": handle_application_submitted,
     "application.cancelled": handle_application_cancelled,
     "verification.approved": handle_verification_approved,

@@ -19,10 +19,9 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
-from services.printing.dao import (
-    dao_delete_photos,
-    dao_forget_applicants_of_closed_applications,
-    dao_list_applicants_keeping_photo_of_cards_activated_before,
+from services.printing.use_cases.retention import (
+    delete_photos_of_cards_activated_before,
+    forget_applicants_of_closed_applications,
 )
 from shared.db import utcnow
 from shared.periodic import in_small_transactions, run_every
@@ -47,10 +46,9 @@ def purge_activated_photos(
     activated_before = (utcnow() if now is None else now) - retention
 
     def delete_a_batch(session) -> tuple[int, int]:
-        found = dao_list_applicants_keeping_photo_of_cards_activated_before(
-            session, activated_before, limit=batch
+        return delete_photos_of_cards_activated_before(
+            session, activated_before=activated_before, limit=batch
         )
-        return len(found), dao_delete_photos(session, found, utcnow())
 
     return in_small_transactions(database, delete_a_batch, batch=batch)
 
@@ -58,7 +56,7 @@ def purge_activated_photos(
 def forget_closed_applicants(database: Database) -> int:
     """Deletes the applicant copies of applications closed without a card; how many."""
     with database.session_factory() as session, session.begin():
-        return dao_forget_applicants_of_closed_applications(session)
+        return forget_applicants_of_closed_applications(session)
 
 
 def purge_every(

@@ -93,7 +93,7 @@ class ClosedApplication(Base):
     __tablename__ = "closed_applications"
 
     application_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    # "cancelled" or "rejected": whichever came first (cards.py).
+    # A domain.applicants.ClosedOutcome: whichever came first.
     outcome: Mapped[str] = mapped_column(String(16))
     closed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 import threading
 
 from services.printing import config
-from services.printing.database import PrintingDatabase
+from services.printing.adapters.print_queues import printing_topology
+from services.printing.deps import build
 from services.printing.handlers import HANDLERS
 from services.printing.housekeeping import purge_every
-from services.printing.print_queues import printing_topology
 from shared.logs import configure_logging
-from shared.messaging.consumer import run_worker
+from shared.messaging.consumer import bind_handlers, run_worker
 from shared.uow import Database
 
 
@@ -40,13 +40,18 @@ def main() -> None:
     configure_logging(
         f"{settings.service}-worker", level=settings.log_level, json_lines=settings.log_json
     )
-    database = PrintingDatabase(settings, pool_size=2)
+    deps = build(settings, pool_size=2)
     # The signing key exists before the first print message, and web serves the same one.
-    database.print_keys.current()
+    deps.print_keys.current()
     housekeeping_stop = threading.Event()
-    start_housekeeping(config.options(settings), database, stop=housekeeping_stop)
+    start_housekeeping(deps.options, deps.database, stop=housekeeping_stop)
     try:
-        run_worker(settings, database, HANDLERS, declare=printing_topology(database))
+        run_worker(
+            settings,
+            deps.database,
+            bind_handlers(HANDLERS, deps),
+            declare=printing_topology(deps.database),
+        )
     finally:
         housekeeping_stop.set()
 

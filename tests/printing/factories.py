@@ -1,4 +1,6 @@
-"""Events and files the printing service's tests are built from."""
+"""Events, files and dependencies the printing service's tests are built from: the events it
+consumes, the application service's file endpoint, and for use-case unit tests its
+dependencies on an in-memory database with small fakes for everything outside it."""
 
 from __future__ import annotations
 
@@ -14,11 +16,16 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pika.spec import BasicProperties
 from PIL import Image, ImageDraw
 
+from services.printing import config, models
+from services.printing.deps import Dependencies
 from shared.auth.tokens import JwksClient, TokenVerifier
-from shared.claim_check import INTERNAL_FILES_PATH, claim_check_url
+from shared.claim_check import INTERNAL_FILES_PATH, ClaimedFileGone, claim_check_url
+from shared.config import load_settings
 from shared.errors import Unauthorized
 from shared.messaging.consumer import Delivery
 from shared.messaging.envelope import CONTENT_TYPE, Event, new_event
+from shared.pii import FieldCipher, FileCipher
+from shared.testing.memory import memory_database
 
 ICBC_XICHENG = "d93b57ed-c814-56a3-8ea1-245377fd863d"
 CCB_DONGCHENG = "920f3744-f3d0-5d21-9359-b418f38a8a08"
@@ -214,3 +221,66 @@ def delivery(event: Event, routing_key: str | None = None, *, tag: int = 1) -> D
 
 def body_of(event: Event) -> dict:
     return json.loads(event.to_json())
+
+
+# -- dependencies for use-case unit tests -------------------------------------------------------
+
+
+class FakeApplicationFiles:
+    """The application service's files by claim check, kept in a dict by SHA-256."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.fetches = 0
+
+    def add(self, content: bytes, content_type: str = "image/jpeg") -> dict:
+        sha256 = hashlib.sha256(content).hexdigest()
+        self.files[sha256] = content
+        url = claim_check_url("http://application.test", sha256)
+        return {"url": url, "sha256": sha256, "content_type": content_type}
+
+    def fetch(self, reference: dict) -> bytes:
+        self.fetches += 1
+        if reference["sha256"] not in self.files:
+            raise ClaimedFileGone(f"claimed file {reference['sha256']} no longer exists")
+        return self.files[reference["sha256"]]
+
+
+class FakeSigner:
+    kid = "test-print-key"
+
+    def sign(self, payload: bytes) -> bytes:
+        return hashlib.sha256(payload).digest()
+
+
+class FakePrintKeys:
+    def current(self) -> FakeSigner:
+        return FakeSigner()
+
+
+class FakePrintQueues:
+    """Remembers the banks whose print queue was declared, in order."""
+
+    def __init__(self) -> None:
+        self.declared: list[str] = []
+
+    def declare(self, bank_codes) -> None:
+        self.declared.extend(bank_codes)
+
+
+def memory_deps() -> Dependencies:
+    """The printing service's dependencies on a fresh in-memory database, with fakes for the
+    application service's files, the print signing keys and the broker's print queues."""
+    settings = load_settings("printing", {"SSCARD_VAR_DIR": "/nonexistent/sscard-unit-tests"})
+    deps = Dependencies(
+        settings=settings,
+        database=memory_database(models.metadata),
+        options=config.options(settings),
+    )
+    # The cached properties, filled with what a unit test needs instead of what they build.
+    deps.cipher = FieldCipher(bytes(range(32)))
+    deps.photo_cipher = FileCipher(bytes(range(32)))
+    deps.application_files = FakeApplicationFiles()  # type: ignore[assignment]
+    deps.print_keys = FakePrintKeys()  # type: ignore[assignment]
+    deps.print_queues = FakePrintQueues()  # type: ignore[assignment]
+    return deps

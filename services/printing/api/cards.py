@@ -7,24 +7,17 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from services.printing.cards import StatusReport, apply_status_report, reprint_card
-from services.printing.dao import (
-    dao_get_applicant,
-    dao_get_card,
-    dao_get_card_history,
-    dao_get_card_serials,
-    dao_list_cards,
-)
-from services.printing.database import printing_database
+from services.printing.deps import current
 from services.printing.domain.lifecycle import REPORTABLE, STATUSES
-from services.printing.models import Card
+from services.printing.domain.reports import StatusReport, operator_source
+from services.printing.use_cases.card_reports import report_card_status
+from services.printing.use_cases.cards import CardDetails, find_cards, reprint_card, show_card
 from shared.auth import ADMIN, BANK_OPERATOR
 from shared.db import utcnow
-from shared.errors import Forbidden, NotFound
-from shared.web.app import readonly_session, unit_of_work
+from shared.errors import Forbidden
 from shared.web.auth import current_principal, requires_roles
-from shared.web.idempotency import idempotent
 from shared.web.problems import ProblemSchema
+from shared.web.transaction import transactional
 
 blp = Blueprint("cards", __name__, description="Card orders and their life until activation.")
 
@@ -125,8 +118,8 @@ def problem_doc(description: str) -> dict:
 NO_SUCH_CARD = problem_doc("No such card, or another bank's")
 
 
-def card_view(session, card: Card) -> dict:
-    applicant = dao_get_applicant(session, card.application_id)
+def card_view(details: CardDetails) -> dict:
+    card, applicant = details.card, details.holder
     return {
         **{name: getattr(card, name) for name in _CARD_COLUMNS},
         "holder": (
@@ -134,7 +127,7 @@ def card_view(session, card: Card) -> dict:
             if applicant
             else None
         ),
-        "serials": dao_get_card_serials(session, card.card_id),
+        "serials": details.serials,
         "timeline": [
             {
                 "status": entry.status,
@@ -143,7 +136,7 @@ def card_view(session, card: Card) -> dict:
                 "reason": entry.reason,
                 "source": entry.source,
             }
-            for entry in dao_get_card_history(session, card.card_id)
+            for entry in details.history
         ],
     }
 
@@ -158,14 +151,6 @@ def _operator_bank() -> str | None:
     return principal.bank_code
 
 
-def _visible_card(session, card_id: str, *, for_update: bool = False) -> Card:
-    card = dao_get_card(session, card_id, for_update=for_update)
-    bank = _operator_bank()
-    if card is None or (bank is not None and card.bank_code != bank):
-        raise NotFound("No such card.")
-    return card
-
-
 @blp.route("/cards", methods=["GET"])
 @requires_roles(ADMIN, BANK_OPERATOR)
 @blp.arguments(CardQuerySchema, location="query", as_kwargs=True)
@@ -173,13 +158,12 @@ def _visible_card(session, card_id: str, *, for_update: bool = False) -> Card:
 def list_cards(**query):
     """Newest first; `?application_id=` finds an application's card."""
     bank = _operator_bank()
-    if bank is not None:
-        query["bank_code"] = bank
     for name in ("application_id", "outlet_id"):
         if query.get(name) is not None:
             query[name] = str(query[name])
-    with readonly_session() as session:
-        return {"items": [card_view(session, card) for card in dao_list_cards(session, **query)]}
+    with current().database.session_factory() as session:
+        found = find_cards(session, visible_to_bank=bank, **query)
+        return {"items": [card_view(details) for details in found]}
 
 
 @blp.route("/cards/<uuid:card_id>", methods=["GET"])
@@ -187,50 +171,42 @@ def list_cards(**query):
 @blp.response(200, CardSchema)
 @blp.alt_response(404, **NO_SUCH_CARD)
 def get_card(card_id):
-    with readonly_session() as session:
-        return card_view(session, _visible_card(session, str(card_id)))
+    bank = _operator_bank()
+    with current().database.session_factory() as session:
+        return card_view(show_card(session, card_id=str(card_id), visible_to_bank=bank))
 
 
 @blp.route("/cards/<uuid:card_id>/events", methods=["POST"])
 @requires_roles(BANK_OPERATOR)
+@transactional
 @blp.arguments(CardEventSchema)
 @blp.response(200, CardSchema)
 @blp.alt_response(404, **NO_SUCH_CARD)
 @blp.alt_response(409, **problem_doc("The card cannot take this status (now)"))
-def post_card_event(payload, card_id):
+def post_card_event(payload, card_id, uow):
     """A status report from the card's bank: 200 when applied, 200 and nothing changes when
     the card is already there, 409 when the card cannot take that status (now)."""
-    principal = current_principal()
-    with unit_of_work() as uow:
-        card = _visible_card(uow.session, str(card_id), for_update=True)
-        report = StatusReport(
-            status=payload["status"],
-            source=f"operator:{principal.subject}",
-            occurred_at=utcnow(),
-            reason=payload.get("reason"),
-            bank_account=payload.get("bank_account_masked"),
-            card_serial=payload.get("card_serial"),
-        )
-        apply_status_report(uow, card, report)
-        uow.session.flush()
-        view = card_view(uow.session, card)
-        uow.commit()
-        return view
+    report = StatusReport(
+        status=payload["status"],
+        source=operator_source(current_principal().subject),
+        occurred_at=utcnow(),
+        reason=payload.get("reason"),
+        bank_account=payload.get("bank_account_masked"),
+        card_serial=payload.get("card_serial"),
+    )
+    details = report_card_status(
+        uow, card_id=str(card_id), visible_to_bank=_operator_bank(), report=report
+    )
+    return card_view(details)
 
 
 @blp.route("/cards/<uuid:card_id>/reprint", methods=["POST"])
 @requires_roles(ADMIN)
-@idempotent
+@transactional(idempotent=True)
 @blp.response(200, CardSchema)
 @blp.alt_response(404, **NO_SUCH_CARD)
 @blp.alt_response(409, **problem_doc("The card's printing has not failed"))
-def reprint(card_id):
+def reprint(card_id, uow):
     """After print_failed: a new serial and a new signed print message to the bank; 409 in
     any other status."""
-    with unit_of_work() as uow:
-        card = _visible_card(uow.session, str(card_id), for_update=True)
-        reprint_card(uow, printing_database(uow), card)
-        uow.session.flush()
-        view = card_view(uow.session, card)
-        uow.commit()
-        return view
+    return card_view(reprint_card(uow, current(), card_id=str(card_id)))

@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from services.printing.deps import current
 from services.printing.domain.print_message import SIGNATURE_ALGORITHM
-from shared.web.app import service_context
 from shared.web.auth import public
 
 blp = Blueprint(
@@ -41,7 +41,7 @@ def _public(key) -> dict:
 @public
 @blp.response(200, SigningKeySchema, headers={"Cache-Control": {"schema": {"type": "string"}}})
 def get_print_signing_key():
-    keys = service_context().database.print_keys.verification_keys()
+    keys = current().print_keys.verification_keys()
     return (
         {**_public(keys[0]), "keys": [_public(key) for key in keys]},
         200,

@@ -8,20 +8,32 @@ through a reprint (an administrator's decision, not a bank report).
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import Enum, StrEnum
 
 from shared.events import BANK_REPORTED_STATUSES
 
-PRINT_REQUESTED = "print_requested"
-PRINTED = "printed"
-PRINT_FAILED = "print_failed"
-SHIPPED = "shipped"
-READY_FOR_PICKUP = "ready_for_pickup"
-COLLECTED = "collected"
-ACTIVATED = "activated"
 
-MAIN_LINE = (PRINT_REQUESTED, PRINTED, SHIPPED, READY_FOR_PICKUP, COLLECTED, ACTIVATED)
-STATUSES = (*MAIN_LINE, PRINT_FAILED)
+class CardStatus(StrEnum):
+    """A card's status (cards.status, card_history.status, the `card.<status>` events)."""
+
+    PRINT_REQUESTED = "print_requested"
+    PRINTED = "printed"
+    PRINT_FAILED = "print_failed"
+    SHIPPED = "shipped"
+    READY_FOR_PICKUP = "ready_for_pickup"
+    COLLECTED = "collected"
+    ACTIVATED = "activated"
+
+
+MAIN_LINE = (
+    CardStatus.PRINT_REQUESTED,
+    CardStatus.PRINTED,
+    CardStatus.SHIPPED,
+    CardStatus.READY_FOR_PICKUP,
+    CardStatus.COLLECTED,
+    CardStatus.ACTIVATED,
+)
+STATUSES = (*MAIN_LINE, CardStatus.PRINT_FAILED)
 # What a bank (over AMQP) or a bank operator (over REST) may report: the contract's list.
 REPORTABLE = BANK_REPORTED_STATUSES
 
@@ -42,9 +54,11 @@ def judge(current: str, reported: str) -> Verdict:
         return Verdict.IMPOSSIBLE
     if reported == current:
         return Verdict.REPEAT
-    if reported == PRINT_FAILED:
-        return Verdict.APPLY if current == PRINT_REQUESTED else Verdict.IMPOSSIBLE
-    if current == PRINT_FAILED:
+    if reported == CardStatus.PRINT_FAILED:
+        if current == CardStatus.PRINT_REQUESTED:
+            return Verdict.APPLY
+        return Verdict.IMPOSSIBLE
+    if current == CardStatus.PRINT_FAILED:
         # Only a reprint leaves print_failed; the bank said it could not print this run.
         return Verdict.IMPOSSIBLE
     here, there = MAIN_LINE.index(current), MAIN_LINE.index(reported)
@@ -54,4 +68,4 @@ def judge(current: str, reported: str) -> Verdict:
 
 
 def can_reprint(current: str) -> bool:
-    return current == PRINT_FAILED
+    return current == CardStatus.PRINT_FAILED

@@ -13,12 +13,12 @@ from contextlib import ExitStack
 
 import pytest
 
-from services.printing.database import PrintingDatabase
-from services.printing.seed import seed_banks_and_outlets
+from services.printing.deps import build
 from shared.config import env_name, load_settings
 from shared.migrations import upgrade
 from shared.testing.infrastructure import temporary_database
 from shared.testing.tokens import TEST_SERVICE_SECRET
+from sscardctl.seed import seed_partner_banks
 from tests.printing.factories import FileServer
 
 
@@ -31,7 +31,7 @@ def files(token_authority):
 
 @pytest.fixture(scope="module")
 def printing(tmp_path_factory, broker_url, token_authority):
-    """(settings, database) with the demo banks, shared by a module's tests, on the session's
+    """(settings, deps) with the demo banks, shared by a module's tests, on the session's
     vhost (so: no consuming from queues here)."""
     directory = tmp_path_factory.mktemp("printing")
     with ExitStack() as stack:
@@ -50,17 +50,17 @@ def printing(tmp_path_factory, broker_url, token_authority):
             },
         )
         upgrade(settings)
-        seed_banks_and_outlets(settings)
-        database = PrintingDatabase(settings)
-        yield settings, database
-        database.dispose()
+        seed_partner_banks(settings)
+        deps = build(settings)
+        yield settings, deps
+        deps.database.dispose()
 
 
 @pytest.fixture
 def printing_on_own_broker(settings_factory, fresh_broker_url):
     """A database and an empty vhost of its own, for tests that consume what is published."""
     settings = settings_factory("printing", amqp_url=fresh_broker_url)
-    seed_banks_and_outlets(settings)
-    database = PrintingDatabase(settings)
-    yield settings, database
-    database.dispose()
+    seed_partner_banks(settings)
+    deps = build(settings)
+    yield settings, deps
+    deps.database.dispose()

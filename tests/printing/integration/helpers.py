@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from services.printing.models import Card
 from shared.config import Settings
 from shared.messaging.connection import connection_parameters
-from shared.messaging.consumer import ConsumerRunner
+from shared.messaging.consumer import ConsumerRunner, bind_handlers
 from shared.messaging.envelope import Event
 from shared.uow import Database
 from tests.printing.factories import delivery
@@ -43,10 +43,10 @@ def card_count(database: Database) -> int:
         return session.scalar(select(func.count()).select_from(Card))
 
 
-def handle(settings: Settings, database: Database, handlers, *events_or_deliveries):
+def handle(settings: Settings, deps, handlers, *events_or_deliveries):
     """Runs events through the real consumer runner's batch path (inbox, one transaction,
-    classification), without a broker; returns the outcomes."""
-    runner = ConsumerRunner(settings, database, handlers)
+    classification), without a broker, the handlers given `deps`; returns the outcomes."""
+    runner = ConsumerRunner(settings, deps.database, bind_handlers(handlers, deps))
     deliveries = [
         item if not isinstance(item, Event) else delivery(item, tag=index)
         for index, item in enumerate(events_or_deliveries, start=1)
@@ -54,8 +54,8 @@ def handle(settings: Settings, database: Database, handlers, *events_or_deliveri
     return [settled.outcome.value for settled in runner.process_batch(deliveries)]
 
 
-def handle_one_by_one(settings, database, handlers, *events):
-    return [handle(settings, database, handlers, event)[0] for event in events]
+def handle_one_by_one(settings, deps, handlers, *events):
+    return [handle(settings, deps, handlers, event)[0] for event in events]
 
 
 def take_one(settings: Settings, queue: str, timeout: float = 10.0):
@@ -107,17 +107,17 @@ def publish_event(settings: Settings, event: Event, routing_key: str | None = No
     publish(settings, exchange, routing_key or event.type, event.to_json(), event.id)
 
 
-def ordered_card(settings, database, files, **application_fields) -> Card:
+def ordered_card(settings, deps, files, **application_fields) -> Card:
     """A card in print_requested, ordered the way the worker orders one."""
     from services.printing.handlers import HANDLERS
     from tests.printing.factories import Application
 
     application = Application(files, **application_fields)
     outcomes = handle_one_by_one(
-        settings, database, HANDLERS, application.submitted(), application.approved()
+        settings, deps, HANDLERS, application.submitted(), application.approved()
     )
     assert outcomes == ["handled", "handled"], outcomes
-    [card] = cards_of(database, application.application_id)
+    [card] = cards_of(deps.database, application.application_id)
     return card
 
 

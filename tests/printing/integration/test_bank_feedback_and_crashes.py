@@ -8,11 +8,11 @@ import signal
 import subprocess
 import sys
 
+from services.printing.adapters.print_queues import printing_topology
 from services.printing.handlers import HANDLERS
-from services.printing.outlets import put_bank
-from services.printing.print_queues import printing_topology
+from services.printing.use_cases.outlets import put_bank
 from shared.config import env_name
-from shared.messaging.consumer import Outcome
+from shared.messaging.consumer import Outcome, bind_handlers
 from shared.messaging.dlq import list_dead_letters
 from shared.messaging.relay import OutboxRelay
 from shared.testing.running import running_consumer
@@ -47,9 +47,10 @@ def _worker_process(settings, marker) -> subprocess.Popen:
 def test_a_worker_killed_inside_the_approval_leaves_exactly_one_card_and_one_print_message(
     printing_on_own_broker, files, tmp_path
 ):
-    settings, database = printing_on_own_broker
+    settings, deps = printing_on_own_broker
+    database = deps.database
     application = Application(files)
-    assert handle(settings, database, HANDLERS, application.submitted()) == ["handled"]
+    assert handle(settings, deps, HANDLERS, application.submitted()) == ["handled"]
 
     marker = tmp_path / "inside-approval"
     process = _worker_process(settings, marker)
@@ -65,7 +66,8 @@ def test_a_worker_killed_inside_the_approval_leaves_exactly_one_card_and_one_pri
     assert cards_of(database, application.application_id) == []  # died with its transaction
 
     declare = printing_topology(database)
-    with running_consumer(settings, database, HANDLERS, declare=declare) as runner:
+    handlers = bind_handlers(HANDLERS, deps)
+    with running_consumer(settings, database, handlers, declare=declare) as runner:
         with event_waiter(runner, event_id=approved.id) as waiter:
             [settled] = waiter.wait(30)
         assert settled.outcome is Outcome.HANDLED and settled.delivery.redelivered
@@ -96,14 +98,17 @@ def test_a_worker_killed_inside_the_approval_leaves_exactly_one_card_and_one_pri
 def test_bank_reports_over_amqp_move_only_the_reporting_banks_own_cards(
     printing_on_own_broker, files
 ):
-    settings, database = printing_on_own_broker
-    card = ordered_card(settings, database, files)
+    settings, deps = printing_on_own_broker
+    database = deps.database
+    card = ordered_card(settings, deps, files)
     with UnitOfWork(database, "printing") as uow:
-        put_bank(uow, "NEWBANK", "新银行")  # added behind the web's back: no queue yet
+        # Added behind the web's back: no queue yet.
+        put_bank(uow, bank_code="NEWBANK", name="新银行")
         uow.commit()
 
     declare = printing_topology(database)
-    with running_consumer(settings, database, HANDLERS, declare=declare) as runner:
+    handlers = bind_handlers(HANDLERS, deps)
+    with running_consumer(settings, database, handlers, declare=declare) as runner:
         assert queue_depth(settings, "print.NEWBANK") == 0  # the worker declared it
 
         printed = bank_report(card.card_id, "printed", bank_account_masked="6222021234567890128")

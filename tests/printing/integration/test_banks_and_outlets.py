@@ -10,8 +10,9 @@ import pytest
 
 from services.printing.app import create_app
 from services.printing.handlers import HANDLERS
-from services.printing.seed import SEED_FILE, seed_banks_and_outlets
+from services.printing.use_cases.seed import SEED_FILE
 from shared.messaging.envelope import new_event
+from sscardctl.seed import seed_partner_banks
 from tests.printing.integration.helpers import handle, outbox_events, queue_depth
 
 PROBLEM = "application/problem+json"
@@ -34,26 +35,27 @@ def test_the_seed_file_has_three_or_more_banks_each_with_outlets_in_two_district
 
 
 def test_seeding_published_every_outlet_once_and_a_second_run_changes_nothing(printing, tmp_path):
-    settings, database = printing
+    settings, deps = printing
+    database = deps.database
     outlet_ids = {outlet["outlet_id"] for bank in SEEDED for outlet in bank["outlets"]}
     published = [event["data"]["outlet_id"] for event in outbox_events(database, "outlet.upserted")]
     assert outlet_ids <= set(published)
     assert all(published.count(outlet_id) == 1 for outlet_id in outlet_ids)
 
-    again = seed_banks_and_outlets(settings)
+    again = seed_partner_banks(settings)
     assert (again.banks_created, again.outlets_published) == (0, 0)
 
     changed = json.loads(SEED_FILE.read_text(encoding="utf-8"))
     changed["banks"][0]["outlets"][0]["address"] = "北京市西城区新地址1号"
     edited = tmp_path / "banks.json"
     edited.write_text(json.dumps(changed, ensure_ascii=False), encoding="utf-8")
-    report = seed_banks_and_outlets(settings, edited)
+    report = seed_partner_banks(settings, edited)
     assert report.outlets_published == 1
     first = changed["banks"][0]["outlets"][0]["outlet_id"]
     latest = outbox_events(database, "outlet.upserted", first)[-1]["data"]
     assert latest["address"] == "北京市西城区新地址1号"
     assert latest["active"] is True
-    seed_banks_and_outlets(settings)  # back to the file's state for the other tests
+    seed_partner_banks(settings)  # back to the file's state for the other tests
 
 
 def test_every_seeded_bank_has_its_print_queue(printing):
@@ -82,7 +84,8 @@ def test_banks_and_outlets_are_public(client):
 def test_an_admin_creates_and_changes_an_outlet_and_each_change_is_published(
     client, printing, token_authority
 ):
-    _settings, database = printing
+    _settings, deps = printing
+    database = deps.database
     admin = token_authority.admin()
     body = {
         "bank_code": "BOC",
@@ -115,7 +118,8 @@ def test_an_admin_creates_and_changes_an_outlet_and_each_change_is_published(
 def test_outlet_changes_need_an_admin_and_valid_fields_and_bad_ones_change_nothing(
     client, printing, token_authority
 ):
-    _settings, database = printing
+    _settings, deps = printing
+    database = deps.database
     before = len(outbox_events(database))
     body = {"bank_code": "BOC", "name": "x", "district": "东城区", "address": "y"}
     assert client.post("/api/v1/outlets", json=body).status_code == 401
@@ -142,7 +146,8 @@ def test_outlet_changes_need_an_admin_and_valid_fields_and_bad_ones_change_nothi
 
 
 def test_an_admin_adds_a_bank_and_its_print_queue_exists_at_once(client, printing, token_authority):
-    settings, database = printing
+    settings, deps = printing
+    database = deps.database
     code = "PSBC" + uuid.uuid4().hex[:4].upper()
     response = client.put(
         f"/api/v1/banks/{code}", json={"name": "邮储银行"}, headers=token_authority.admin()
@@ -164,11 +169,12 @@ def test_an_admin_adds_a_bank_and_its_print_queue_exists_at_once(client, printin
 
 
 def test_a_snapshot_request_republishes_every_outlet(printing):
-    settings, database = printing
+    settings, deps = printing
+    database = deps.database
     before = len(outbox_events(database, "outlet.upserted"))
     request = new_event(
         "outlet.snapshot_requested", {"requested_by": "application"}, source="application"
     )
-    assert handle(settings, database, HANDLERS, request, request) == ["handled", "duplicate"]
+    assert handle(settings, deps, HANDLERS, request, request) == ["handled", "duplicate"]
     outlets = sum(len(bank["outlets"]) for bank in SEEDED)
     assert len(outbox_events(database, "outlet.upserted")) - before >= outlets

@@ -20,12 +20,13 @@ from tests.printing.integration.helpers import (
 
 
 def test_an_approved_application_gets_one_card_and_one_print_message(printing, files):
-    settings, database = printing
+    settings, deps = printing
+    database = deps.database
     application = Application(files)
     approved = application.approved()
 
     outcomes = handle_one_by_one(
-        settings, database, HANDLERS, application.submitted(), approved, approved
+        settings, deps, HANDLERS, application.submitted(), approved, approved
     )
     assert outcomes == ["handled", "handled", "duplicate"]
 
@@ -46,11 +47,12 @@ def test_an_approved_application_gets_one_card_and_one_print_message(printing, f
 
 
 def test_a_second_approval_with_another_event_id_still_makes_one_card(printing, files):
-    settings, database = printing
+    settings, deps = printing
+    database = deps.database
     application = Application(files)
     outcomes = handle(
         settings,
-        database,
+        deps,
         HANDLERS,
         application.submitted(),
         application.approved(),
@@ -64,11 +66,12 @@ def test_a_second_approval_with_another_event_id_still_makes_one_card(printing, 
 def test_the_photo_is_fetched_once_with_a_service_token_and_kept_sealed_as_is_the_id_number(
     printing, files
 ):
-    settings, database = printing
+    settings, deps = printing
+    database = deps.database
     application = Application(files)
     submitted = application.submitted()
     fetches_before = files.fetches
-    assert handle_one_by_one(settings, database, HANDLERS, submitted, submitted) == [
+    assert handle_one_by_one(settings, deps, HANDLERS, submitted, submitted) == [
         "handled",
         "duplicate",
     ]
@@ -79,22 +82,23 @@ def test_the_photo_is_fetched_once_with_a_service_token_and_kept_sealed_as_is_th
         )
         assert ID_NUMBER not in stored.id_number_encrypted
         assert stored.id_number_masked == "110105********002X"
-        assert database.cipher.decrypt(stored.id_number_encrypted, column="applicants.id_number")
+        assert deps.cipher.decrypt(stored.id_number_encrypted, column="applicants.id_number")
         # The photo is sealed at rest, bound to this applicant: nothing of the JPEG shows.
         assert application.photo[:64] not in stored.photo and b"JFIF" not in stored.photo
         name = f"applicants/{application.application_id}/photo"
-        assert database.photo_cipher.open(stored.photo, name=name) == application.photo
+        assert deps.photo_cipher.open(stored.photo, name=name) == application.photo
         with pytest.raises(InvalidTag):
-            database.photo_cipher.open(stored.photo, name="applicants/someone-else/photo")
+            deps.photo_cipher.open(stored.photo, name="applicants/someone-else/photo")
 
 
 def test_an_approval_before_the_applicant_data_is_retried_until_it_is_there(printing, files):
-    settings, database = printing
+    settings, deps = printing
+    database = deps.database
     application = Application(files)
     approved = application.approved()
-    assert handle(settings, database, HANDLERS, approved) == ["retry"]
+    assert handle(settings, deps, HANDLERS, approved) == ["retry"]
     assert cards_of(database, application.application_id) == []
-    assert handle_one_by_one(settings, database, HANDLERS, application.submitted(), approved) == [
+    assert handle_one_by_one(settings, deps, HANDLERS, application.submitted(), approved) == [
         "handled",
         "handled",
     ]
@@ -102,12 +106,13 @@ def test_an_approval_before_the_applicant_data_is_retried_until_it_is_there(prin
 
 
 def test_an_application_cancelled_before_approval_never_gets_a_card(printing, files):
-    settings, database = printing
+    settings, deps = printing
+    database = deps.database
     application = Application(files)
     cancelled = application.cancelled()
     outcomes = handle_one_by_one(
         settings,
-        database,
+        deps,
         HANDLERS,
         application.submitted(),
         cancelled,
@@ -122,12 +127,13 @@ def test_an_application_cancelled_before_approval_never_gets_a_card(printing, fi
 
 
 def test_a_cancellation_that_overtakes_the_submission_still_wins(printing, files):
-    settings, database = printing
+    settings, deps = printing
+    database = deps.database
     application = Application(files)
     fetches_before = files.fetches
     handle_one_by_one(
         settings,
-        database,
+        deps,
         HANDLERS,
         application.cancelled(),
         application.submitted(),
@@ -138,11 +144,11 @@ def test_a_cancellation_that_overtakes_the_submission_still_wins(printing, files
 
 
 def test_a_photo_that_does_not_match_its_claim_is_parked(printing, files):
-    settings, database = printing
+    settings, deps = printing
     application = Application(files)
     submitted = application.submitted()
     files.files[submitted.data["files"]["photo"]["sha256"]] = b"someone else's photo"
-    assert handle(settings, database, HANDLERS, submitted) == ["dead_letter"]
+    assert handle(settings, deps, HANDLERS, submitted) == ["dead_letter"]
 
 
 def closure(database, application_id: str) -> ClosedApplication | None:
@@ -156,20 +162,21 @@ def applicant(database, application_id: str) -> Applicant | None:
 
 
 def test_a_rejected_application_s_data_is_deleted_and_a_repeat_changes_nothing(printing, files):
-    settings, database = printing
+    settings, deps = printing
+    database = deps.database
     application = Application(files)
     rejected = application.rejected()
-    assert handle_one_by_one(settings, database, HANDLERS, application.submitted()) == ["handled"]
+    assert handle_one_by_one(settings, deps, HANDLERS, application.submitted()) == ["handled"]
     assert applicant(database, application.application_id) is not None
 
-    assert handle_one_by_one(settings, database, HANDLERS, rejected) == ["handled"]
+    assert handle_one_by_one(settings, deps, HANDLERS, rejected) == ["handled"]
     assert applicant(database, application.application_id) is None  # data deleted
     first = closure(database, application.application_id)
     assert first.outcome == "rejected"
 
     outcomes = handle_one_by_one(
         settings,
-        database,
+        deps,
         HANDLERS,
         rejected,
         application.rejected(),  # rejected again, as another event
@@ -182,11 +189,12 @@ def test_a_rejected_application_s_data_is_deleted_and_a_repeat_changes_nothing(p
 
 
 def test_a_rejection_that_overtakes_the_submission_still_wins(printing, files):
-    settings, database = printing
+    settings, deps = printing
+    database = deps.database
     application = Application(files)
     fetches_before = files.fetches
     outcomes = handle_one_by_one(
-        settings, database, HANDLERS, application.rejected(), application.submitted()
+        settings, deps, HANDLERS, application.rejected(), application.submitted()
     )
     assert outcomes == ["handled", "handled"]
     assert applicant(database, application.application_id) is None
@@ -195,13 +203,14 @@ def test_a_rejection_that_overtakes_the_submission_still_wins(printing, files):
 
 
 def test_an_approval_after_a_rejection_prints_nothing_and_is_logged(printing, files, caplog):
-    settings, database = printing
+    settings, deps = printing
+    database = deps.database
     application = Application(files)
-    handle_one_by_one(settings, database, HANDLERS, application.submitted(), application.rejected())
+    handle_one_by_one(settings, deps, HANDLERS, application.submitted(), application.rejected())
 
-    with caplog.at_level(logging.INFO, logger="services.printing.cards"):
+    with caplog.at_level(logging.INFO, logger="services.printing.use_cases.cards"):
         # Against verification's rules: it decides once.
-        outcomes = handle_one_by_one(settings, database, HANDLERS, application.approved())
+        outcomes = handle_one_by_one(settings, deps, HANDLERS, application.approved())
 
     assert outcomes == ["handled"]
     assert cards_of(database, application.application_id) == []
@@ -216,11 +225,12 @@ def test_an_approval_after_a_rejection_prints_nothing_and_is_logged(printing, fi
 
 
 def test_a_rejection_after_the_card_was_ordered_changes_nothing(printing, files):
-    settings, database = printing
+    settings, deps = printing
+    database = deps.database
     application = Application(files)
-    handle_one_by_one(settings, database, HANDLERS, application.submitted(), application.approved())
+    handle_one_by_one(settings, deps, HANDLERS, application.submitted(), application.approved())
 
-    assert handle_one_by_one(settings, database, HANDLERS, application.rejected()) == ["handled"]
+    assert handle_one_by_one(settings, deps, HANDLERS, application.rejected()) == ["handled"]
 
     assert len(cards_of(database, application.application_id)) == 1
     assert applicant(database, application.application_id) is not None

@@ -31,8 +31,8 @@ def client(printing):
 
 @pytest.fixture
 def card(printing, files):
-    settings, database = printing
-    return ordered_card(settings, database, files)
+    settings, deps = printing
+    return ordered_card(settings, deps, files)
 
 
 def post_event(client, card_id, headers, status, **extra):
@@ -42,7 +42,8 @@ def post_event(client, card_id, headers, status, **extra):
 
 
 def test_a_bank_operator_moves_its_card_step_by_step(client, card, printing, token_authority):
-    _settings, database = printing
+    _settings, deps = printing
+    database = deps.database
     icbc = token_authority.bank_operator("ICBC")
     printed = post_event(
         client, card.card_id, icbc, "printed", bank_account_masked="6222021234567890128"
@@ -77,7 +78,8 @@ def test_a_bank_operator_moves_its_card_step_by_step(client, card, printing, tok
 def test_impossible_and_premature_reports_are_409_and_change_nothing(
     client, card, printing, token_authority
 ):
-    _settings, database = printing
+    _settings, deps = printing
+    database = deps.database
     icbc = token_authority.bank_operator("ICBC")
     premature = post_event(client, card.card_id, icbc, "collected")
     assert premature.status_code == 409
@@ -91,7 +93,8 @@ def test_impossible_and_premature_reports_are_409_and_change_nothing(
 
 
 def test_another_bank_can_neither_see_nor_move_the_card(client, card, printing, token_authority):
-    _settings, database = printing
+    _settings, deps = printing
+    database = deps.database
     ccb = token_authority.bank_operator("CCB")
     assert post_event(client, card.card_id, ccb, "printed").status_code == 404
     assert client.get(f"/api/v1/cards/{card.card_id}", headers=ccb).status_code == 404
@@ -111,8 +114,8 @@ def test_another_bank_can_neither_see_nor_move_the_card(client, card, printing, 
 def test_cards_are_found_by_application_and_show_no_full_id_number(
     client, card, printing, files, token_authority
 ):
-    settings, database = printing
-    other = ordered_card(settings, database, files, bank_code="CCB", outlet_id=CCB_DONGCHENG)
+    settings, deps = printing
+    other = ordered_card(settings, deps, files, bank_code="CCB", outlet_id=CCB_DONGCHENG)
     admin = token_authority.admin()
     found = client.get(f"/api/v1/cards?application_id={card.application_id}", headers=admin)
     [item] = found.get_json()["items"]
@@ -131,7 +134,8 @@ def test_cards_are_found_by_application_and_show_no_full_id_number(
 def test_print_failed_then_reprint_then_printed_with_a_new_serial_and_both_in_the_timeline(
     client, card, printing, token_authority
 ):
-    _settings, database = printing
+    _settings, deps = printing
+    database = deps.database
     icbc, admin = token_authority.bank_operator("ICBC"), token_authority.admin()
     first_serial = card.card_serial
     assert client.post(f"/api/v1/cards/{card.card_id}/reprint", headers=admin).status_code == 409
@@ -173,7 +177,8 @@ def test_print_failed_then_reprint_then_printed_with_a_new_serial_and_both_in_th
 
 
 def test_the_served_key_verifies_the_print_message_and_no_changed_byte_passes(card, printing):
-    settings, database = printing
+    settings, deps = printing
+    database = deps.database
     app = create_app(settings)
     server = make_server("127.0.0.1", 0, app, threaded=True)
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -19,6 +19,7 @@ from services.printing.dao import dao_get_applicant
 from services.printing.handlers import HANDLERS
 from services.printing.housekeeping import purge_activated_photos
 from services.printing.models import Applicant, Card, CardHistoryEntry, ClosedApplication
+from services.printing.use_cases import retention
 from services.printing.worker import start_housekeeping
 from shared.db import utcnow
 from shared.testing.infrastructure import database_backend
@@ -48,10 +49,10 @@ def client(printing):
 
 def card_reported(printing, files, *statuses: str) -> Card:
     """A card ordered and then reported by its bank as having gone through `statuses`."""
-    settings, database = printing
-    card = ordered_card(settings, database, files)
+    settings, deps = printing
+    card = ordered_card(settings, deps, files)
     reports = [from_the_bank(card, status) for status in statuses]
-    assert handle_one_by_one(settings, database, HANDLERS, *reports) == ["handled"] * len(reports)
+    assert handle_one_by_one(settings, deps, HANDLERS, *reports) == ["handled"] * len(reports)
     return card
 
 
@@ -68,7 +69,8 @@ def activated(printing, files, *, ago: timedelta) -> Card:
 
 def recorded_ago(printing, card: Card, age: timedelta) -> None:
     """As if every status of the card had been recorded `age` ago."""
-    _settings, database = printing
+    _settings, deps = printing
+    database = deps.database
     with database.session_factory() as session, session.begin():
         session.execute(
             update(CardHistoryEntry)
@@ -78,20 +80,22 @@ def recorded_ago(printing, card: Card, age: timedelta) -> None:
 
 
 def purge(printing, **kwargs) -> int:
-    _settings, database = printing
+    _settings, deps = printing
+    database = deps.database
     return purge_activated_photos(database, retention=RETENTION, **kwargs)
 
 
 def kept(printing, card: Card) -> Applicant:
-    _settings, database = printing
+    _settings, deps = printing
+    database = deps.database
     with database.session_factory() as session:
         return dao_get_applicant(session, card.application_id, with_photo=True)
 
 
 def photo_of(printing, applicant: Applicant) -> bytes:
     """The photo as the service reads it: sealed at rest, opened with its key and name."""
-    _settings, database = printing
-    return database.photo_cipher.open(
+    _settings, deps = printing
+    return deps.photo_cipher.open(
         applicant.photo, name=f"applicants/{applicant.application_id}/photo"
     )
 
@@ -139,14 +143,14 @@ def test_the_purge_goes_a_batch_of_photos_per_transaction(printing, files, monke
     purge(printing)  # whatever earlier tests left past the retention
     cards = [activated(printing, files, ago=RETENTION + timedelta(hours=1)) for _ in range(5)]
     batches: list[int] = []
-    look = housekeeping.dao_list_applicants_keeping_photo_of_cards_activated_before
+    look = retention.dao_list_applicants_keeping_photo_of_cards_activated_before
 
     def counted(*args, **kwargs):
         batches.append(len(found := look(*args, **kwargs)))
         return found
 
     monkeypatch.setattr(
-        housekeeping, "dao_list_applicants_keeping_photo_of_cards_activated_before", counted
+        retention, "dao_list_applicants_keeping_photo_of_cards_activated_before", counted
     )
     assert purge(printing, batch=2) == 5
     assert batches == [2, 2, 1]
@@ -158,7 +162,8 @@ def test_the_purge_goes_a_batch_of_photos_per_transaction(printing, files, monke
     reason="on SQLite every transaction takes the write lock when it begins: none interleave",
 )
 def test_an_applicant_another_transaction_holds_is_skipped_and_purged_next_time(printing, files):
-    _settings, database = printing
+    _settings, deps = printing
+    database = deps.database
     card = activated(printing, files, ago=RETENTION + timedelta(hours=1))
     with ThreadPoolExecutor(1) as pool, UnitOfWork(database, "printing") as holder:
         holder.session.get(Applicant, card.application_id, with_for_update=True)
@@ -172,7 +177,8 @@ def test_an_applicant_another_transaction_holds_is_skipped_and_purged_next_time(
 def test_an_activated_card_whose_photo_is_gone_is_shown_and_never_printed_again(
     printing, files, client, token_authority
 ):
-    settings, database = printing
+    settings, deps = printing
+    database = deps.database
     card = activated(printing, files, ago=RETENTION + timedelta(hours=1))
     purge(printing)
     assert kept(printing, card).photo is None
@@ -193,7 +199,7 @@ def test_an_activated_card_whose_photo_is_gone_is_shown_and_never_printed_again(
     # A late approval or report: nothing printed, nothing fails.
     application = Application(files, application_id=card.application_id)
     late = [application.approved(), from_the_bank(card, "activated")]
-    assert handle_one_by_one(settings, database, HANDLERS, *late) == ["handled", "handled"]
+    assert handle_one_by_one(settings, deps, HANDLERS, *late) == ["handled", "handled"]
     assert len(outbox_events(database, "card.print_request", card.card_id)) == 1
     assert len(outbox_events(database, "card.activated", card.card_id)) == 1
 
@@ -202,7 +208,8 @@ def test_an_activated_card_whose_photo_is_gone_is_shown_and_never_printed_again(
 
 
 def test_the_worker_purges_on_a_thread_of_its_own_until_told_to_stop(printing, files, monkeypatch):
-    _settings, database = printing
+    _settings, deps = printing
+    database = deps.database
     card = activated(printing, files, ago=RETENTION + timedelta(hours=1))
     purges: queue.Queue[int] = queue.Queue()
     run = housekeeping.purge_activated_photos
@@ -234,7 +241,8 @@ def test_the_worker_purges_on_a_thread_of_its_own_until_told_to_stop(printing, f
     ],
 )
 def test_the_worker_purges_unless_the_retention_or_the_interval_is_off(printing, env, threads):
-    settings, database = printing
+    settings, deps = printing
+    database = deps.database
     options = config.options(config.load({**settings.environ, **env}))
     stop = threading.Event()
     started = start_housekeeping(options, database, stop=stop)
@@ -251,9 +259,10 @@ def test_the_worker_purges_unless_the_retention_or_the_interval_is_off(printing,
 
 
 def test_an_applicant_copy_a_closed_application_kept_is_deleted_by_the_purge(printing, files):
-    settings, database = printing
+    settings, deps = printing
+    database = deps.database
     missed, live = Application(files), Application(files)
-    handle_one_by_one(settings, database, HANDLERS, missed.submitted(), live.submitted())
+    handle_one_by_one(settings, deps, HANDLERS, missed.submitted(), live.submitted())
     with database.session_factory() as session, session.begin():
         # The race: the tombstone written while a retried submission stored the copy.
         session.add(
@@ -261,7 +270,7 @@ def test_an_applicant_copy_a_closed_application_kept_is_deleted_by_the_purge(pri
                 application_id=missed.application_id, outcome="rejected", closed_at=utcnow()
             )
         )
-    ordered = ordered_card(settings, database, files)  # a card: its applicant stays, closed or not
+    ordered = ordered_card(settings, deps, files)  # a card: its applicant stays, closed or not
     with database.session_factory() as session, session.begin():
         session.add(
             ClosedApplication(

@@ -14,25 +14,30 @@ import threading
 from pathlib import Path
 
 from services.printing import config
-from services.printing.database import PrintingDatabase
+from services.printing.adapters.print_queues import printing_topology
+from services.printing.deps import build
 from services.printing.handlers import HANDLERS, handle_verification_approved
-from services.printing.print_queues import printing_topology
-from shared.messaging.consumer import run_worker
+from shared.messaging.consumer import bind_handlers, run_worker
 
 
 def main() -> None:
     marker = Path(sys.argv[1])
     settings = config.load()
-    database = PrintingDatabase(settings, pool_size=2)
+    deps = build(settings, pool_size=2)
 
-    def approved_then_hang(uow, event):
-        handle_verification_approved(uow, event)
+    def approved_then_hang(deps, uow, event):
+        handle_verification_approved(deps, uow, event)
         uow.session.flush()
         marker.write_text(event.id)
         threading.Event().wait(3600)
 
     handlers = {**HANDLERS, "verification.approved": approved_then_hang}
-    run_worker(settings, database, handlers, declare=printing_topology(database))
+    run_worker(
+        settings,
+        deps.database,
+        bind_handlers(handlers, deps),
+        declare=printing_topology(deps.database),
+    )
 
 
 if __name__ == "__main__":

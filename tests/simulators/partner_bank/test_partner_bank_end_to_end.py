@@ -17,18 +17,19 @@ import requests
 from sqlalchemy import select
 from werkzeug.serving import make_server
 
+from services.printing.adapters.print_queues import printing_topology
 from services.printing.app import create_app
-from services.printing.database import PrintingDatabase
+from services.printing.deps import build
 from services.printing.handlers import HANDLERS
 from services.printing.models import Card
-from services.printing.print_queues import printing_topology
-from services.printing.seed import seed_banks_and_outlets
 from shared.config import env_name, load_settings
+from shared.messaging.consumer import bind_handlers
 from shared.migrations import upgrade
 from shared.testing.infrastructure import isolated_vhost, temporary_database
 from shared.testing.running import running_consumer, running_relay
 from shared.testing.tokens import TEST_SERVICE_SECRET
 from shared.testing.waiting import wait_until
+from sscardctl.seed import seed_partner_banks
 from tests.printing.factories import FileServer
 from tests.printing.integration.helpers import ordered_card, outbox_events, publish
 
@@ -63,8 +64,9 @@ def printing_service(tmp_path_factory, token_authority):
             },
         )
         upgrade(settings)
-        seed_banks_and_outlets(settings)
-        database = PrintingDatabase(settings)
+        seed_partner_banks(settings)
+        deps = build(settings)
+        database = deps.database
         stack.callback(database.dispose)
         app = create_app(settings)
         stack.callback(app.extensions["sscard"].database.dispose)
@@ -73,15 +75,16 @@ def printing_service(tmp_path_factory, token_authority):
         stack.callback(server.shutdown)
         files = FileServer(token_authority)
         stack.callback(files.stop)
+        handlers = bind_handlers(HANDLERS, deps)
         stack.enter_context(
-            running_consumer(settings, database, HANDLERS, declare=printing_topology(database))
+            running_consumer(settings, database, handlers, declare=printing_topology(database))
         )
-        yield settings, database, f"http://127.0.0.1:{server.port}", files
+        yield settings, deps, f"http://127.0.0.1:{server.port}", files
 
 
 @pytest.fixture(scope="module")
 def bank(printing_service):
-    settings, _database, printing_url, _files = printing_service
+    settings, _deps, printing_url, _files = printing_service
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "simulators.partner_bank"],
@@ -122,11 +125,12 @@ def card_now(database, card_id: str) -> Card:
 def test_a_print_message_is_verified_printed_shipped_and_made_ready_for_pickup(
     printing_service, bank
 ):
-    settings, database, _url, files = printing_service
+    settings, deps, _url, files = printing_service
+    database = deps.database
     assert requests.get(f"{bank}/healthz", timeout=5).status_code == 200
     before = bank_status(bank)
     with running_relay(settings, database):
-        card = ordered_card(settings, database, files)
+        card = ordered_card(settings, deps, files)
         wait_until(
             lambda: card_now(database, card.card_id).status == "ready_for_pickup",
             timeout=30,
@@ -147,10 +151,11 @@ def test_a_print_message_is_verified_printed_shipped_and_made_ready_for_pickup(
 
 
 def test_a_tampered_print_message_is_reported_as_print_failed(printing_service, bank):
-    settings, database, _url, files = printing_service
+    settings, deps, _url, files = printing_service
+    database = deps.database
     before = bank_status(bank)
     card = ordered_card(
-        settings, database, files, bank_code="BOC", outlet_id="7bd41e27-ada7-5cb5-8803-83370118b76d"
+        settings, deps, files, bank_code="BOC", outlet_id="7bd41e27-ada7-5cb5-8803-83370118b76d"
     )
     # No relay runs: the genuine message stays in the outbox, a forged copy goes out instead.
     [genuine] = outbox_events(database, "card.print_request", card.card_id)

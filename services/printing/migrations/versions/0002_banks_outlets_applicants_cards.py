@@ -18,6 +18,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 
+# Long because it creates every table of the service, in the order of their foreign keys.
 def upgrade() -> None:
     op.create_table(
         "applicants",

@@ -20,23 +20,30 @@ from shared.messaging.topology import declare_exchanges, declare_print_queue, de
 from shared.uow import Database
 
 
-def declare_print_queues(settings: Settings, bank_codes: Iterable[str]) -> None:
-    """Declares the banks' print queues over a short connection; idempotent."""
-    codes = list(bank_codes)
-    if not codes:
-        return
-    try:
-        connection = pika.BlockingConnection(connection_parameters(settings, "print-queues"))
+class PrintQueues:
+    """Declares banks' print queues over a short connection of its own."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+
+    def declare(self, bank_codes: Iterable[str]) -> None:
+        """Idempotent; TransientError when the broker cannot be reached."""
+        codes = list(bank_codes)
+        if not codes:
+            return
+        settings = self.settings
         try:
-            channel = connection.channel()
-            declare_exchanges(channel)
-            for code in codes:
-                declare_print_queue(channel, settings, code)
-        finally:
-            if connection.is_open:
-                connection.close()
-    except CONNECTION_ERRORS as exc:
-        raise TransientError(f"cannot declare print queues: {exc}") from exc
+            connection = pika.BlockingConnection(connection_parameters(settings, "print-queues"))
+            try:
+                channel = connection.channel()
+                declare_exchanges(channel)
+                for code in codes:
+                    declare_print_queue(channel, settings, code)
+            finally:
+                if connection.is_open:
+                    connection.close()
+        except CONNECTION_ERRORS as exc:
+            raise TransientError(f"cannot declare print queues: {exc}") from exc
 
 
 def printing_topology(database: Database) -> Callable[[object, Settings], None]:

@@ -1,0 +1,17 @@
+"""The application service's files (the applicant's photo), fetched by claim check with this
+service's token."""
+
+from __future__ import annotations
+
+from shared.auth.service_tokens import ServiceTokenClient
+from shared.claim_check import fetch_claimed_file
+
+
+class ApplicationFiles:
+    def __init__(self, tokens: ServiceTokenClient) -> None:
+        self.tokens = tokens
+
+    def fetch(self, reference: dict) -> bytes:
+        """The file's bytes. Raises TransientError (retry) or PermanentMessageError (a file
+        gone, or not the one claimed)."""
+        return fetch_claimed_file(reference, self.tokens)

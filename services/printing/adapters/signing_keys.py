@@ -1,0 +1,14 @@
+"""The key ring that signs print messages to partner banks (Ed25519); the web app serves its
+public keys, the worker signs with its current key."""
+
+from __future__ import annotations
+
+from shared.config import Settings
+from shared.keys import KeyRing
+
+PRINT_KEY_RING = "printing-print"
+
+
+def print_signing_keys(settings: Settings) -> KeyRing:
+    """Generated on first use under the keys directory (0700/0600, never in git)."""
+    return KeyRing(settings.keys_dir / PRINT_KEY_RING)
