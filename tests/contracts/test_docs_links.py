@@ -27,7 +27,7 @@ UNTRACKED_DIRS = {
 # Spelled in pieces so that this file does not name them itself.
 OUTSIDE_NAMES = ("CONTRACT" + ".md", "DOMAIN" + ".md")
 OUTSIDE_PATTERNS = (
-    # "CONTRACT §4", the external contract's sections.
+    # References by section number to the external contract file.
     re.compile("CONTRACT" + r"\s*§"),
     # The machine's shared workspace, where those files were kept.
     re.compile(r"/work/(?:shared|wt|main)\b"),
