@@ -31,7 +31,7 @@ ASYNCAPI_VERSION = "3.0.0"
 DOCUMENT_VERSION = "1.0.0"
 AMQP_BINDING_VERSION = "0.3.0"
 ENVELOPE = "CloudEvent"
-# Extension attributes that only the print message carries (CONTRACT §4).
+# Extension attributes that only the print message carries (docs/contract.md §4.5).
 PRINT_EXTENSIONS = {
     "signature": {
         "type": "string",

@@ -1,4 +1,4 @@
-"""Files travel by claim check (CONTRACT §4): an event carries `{url, sha256, content_type}` of
+"""Claim checks (docs/contract.md §4.4): an event carries `{url, sha256, content_type}` of
 a file the application service keeps; a consumer fetches it with a service token and accepts
 only bytes whose SHA-256 matches."""
 

@@ -1,4 +1,4 @@
-"""Settings read from environment variables, with the defaults of CONTRACT §1.
+"""Settings read from environment variables, with the defaults of docs/contract.md §1.
 
 Every process of a service (web, worker, relay) builds the same `Settings` from the same
 variables, so they can never disagree about where the database or the broker is.

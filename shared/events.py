@@ -2,7 +2,7 @@
 schema of its `data`.
 
 This is the single source for publishing (validated strictly), consuming (validated, unknown
-fields tolerated), the topology's bindings, and `docs/asyncapi.yaml`. CONTRACT §4 fixes the
+fields tolerated), the topology's bindings, and `docs/asyncapi.yaml`. docs/contract.md §4.3 sets the
 minimum fields; fields added here are additions, never renames.
 """
 
@@ -273,8 +273,8 @@ REGISTRY: dict[str, EventContract] = {
             EVENTS_EXCHANGE,
             "verification",
             "A case was opened for a submitted application; its checks (identity registry, "
-            "photo, face match) run next. Not in CONTRACT §4's table: it is what moves an "
-            "application to `verifying`.",
+            "photo, face match) run next. An addition to the first contract (docs/contract.md "
+            "§4.3): it moves an application to `verifying`.",
         ),
         EventContract(
             "verification.approved",
@@ -351,5 +351,5 @@ def _schema(event_type: str, strict: bool) -> Schema:
 
 def validation_errors(event_type: str, data: dict, *, strict: bool) -> dict:
     """Errors of `data` against the type's schema; `strict` also refuses unknown fields
-    (our own publishers), while consumers tolerate additions (CONTRACT §4: more are allowed)."""
+    (our own publishers), while consumers tolerate additions (docs/contract.md §4.3)."""
     return _schema(event_type, strict).validate(data)

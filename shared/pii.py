@@ -15,7 +15,7 @@ _VERSION = b"v1"
 
 
 def mask_id_number(id_number: str) -> str:
-    """First 6 and last 4 characters, as DOMAIN.md prescribes: `110105********002X`."""
+    """First 6 and last 4 characters (docs/domain.md, the ID number): `110105********002X`."""
     if len(id_number) < 10:
         return "*" * len(id_number)
     return id_number[:6] + "*" * (len(id_number) - 10) + id_number[-4:]

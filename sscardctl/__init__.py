@@ -1,1 +1,1 @@
-"""sscardctl: the operators' command-line tool (CONTRACT §1)."""
+"""sscardctl: the operators' command-line tool (docs/contract.md §6)."""

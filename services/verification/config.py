@@ -1,4 +1,4 @@
-"""Settings of the verification service: the shared ones plus the check rules (DOMAIN.md's
+"""Settings of the verification service: the shared ones plus the check rules (docs/domain.md's
 photo geometry and file size window, the face-match thresholds) and how long face analyses are
 kept, each overridable by environment variable (`VERIFICATION_<NAME>` or `<NAME>`)."""
 

@@ -3,7 +3,7 @@ the main face, with dlib's HOG detector, 68-point shape predictor and ResNet fac
 models shipped in `face-recognition-models`; nothing is downloaded at run time).
 
 The models are loaded once per process (`face_models()`), never per message. Faces on card
-photos and ID card images are large (DOMAIN.md: 179–255 px on a 358×441 photo), so detection
+photos and ID card images are large (docs/domain.md: 179–255 px on a 358×441 photo), so detection
 runs on a reduced image — half size, or about 500 px long for big uploads — and reduces less
 only when nothing was found (a small or unusual face, or several small ones); on an ID card
 front the side where the portrait is printed is searched first, and a card with no face found

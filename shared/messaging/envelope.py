@@ -22,7 +22,7 @@ EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
 
 
 def format_time(moment: datetime) -> str:
-    """RFC 3339 UTC with a `Z`, as CONTRACT §2 writes times."""
+    """RFC 3339 UTC with a `Z`, as docs/contract.md §2 writes times."""
     return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 

@@ -1,2 +1,2 @@
 """Identity registry simulator: people with name, gender, birth date, ethnicity, address and a
-photo on file, looked up by resident ID number (CONTRACT §3, port 8010)."""
+photo on file, looked up by resident ID number (docs/contract.md §3.6, port 8010)."""

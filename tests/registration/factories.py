@@ -29,7 +29,7 @@ FAST_HASHING = {
 }
 PASSWORD = "correct-horse-1"
 
-# The valid examples of DOMAIN.md.
+# The valid examples of docs/domain.md.
 VALID_ID_NUMBERS = (
     "11010519491231002X",
     "440524188001010014",
@@ -46,7 +46,7 @@ def next_phone() -> str:
 
 
 def next_id_number(*, ending: str | None = None) -> str:
-    """A valid ID number no other test uses (born 1990 onwards; DOMAIN.md's examples are not)."""
+    """A valid ID number no other test uses (born 1990 on; docs/domain.md's examples are not)."""
     while True:
         n = next(_people)
         born = date(1990, 1, 1) + timedelta(days=n // 500)

@@ -1,6 +1,6 @@
 """Images for tests, derived from the real face photos in tests/data/faces.
 
-- `card_photo("obama")`: a card photo to DOMAIN.md's specification (358×441 JPEG, face centred,
+- `card_photo("obama")`: a card photo to docs/domain.md's specification (358×441 JPEG, face centred,
   face width about 210 px, eye line well above 207 px from the bottom, 9–40 KB);
 - `id_card_front("obama")` / `id_card_back()`: 1000×630 images of a resident ID card, the front
   with the holder's portrait on it;

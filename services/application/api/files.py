@@ -1,4 +1,4 @@
-"""The claim-check endpoint (CONTRACT §4): other sscard services fetch the files an
+"""The claim-check endpoint (docs/contract.md §4.4): other sscard services fetch the files an
 `application.submitted` event refers to, with a service token. Internal: not for citizens,
 banks or integrators."""
 

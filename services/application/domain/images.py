@@ -1,4 +1,4 @@
-"""The rules for the card photo and the ID card images (DOMAIN.md), and metadata stripping.
+"""The rules for the card photo and the ID card images (docs/domain.md), and metadata stripping.
 
 A file is judged by what Pillow decodes from its bytes, never by its name or the declared
 Content-Type: a PNG sent as `image/jpeg` is a PNG. Decoding happens under a pixel limit, so a

@@ -1,4 +1,4 @@
-"""An application's status and how events move it (CONTRACT §3).
+"""An application's status and how events move it (docs/contract.md §3.2).
 
 The statuses are ordered; a status never goes backwards, except `print_failed →
 print_requested` on a reprint. Which moves are allowed is an explicit table rather than "any

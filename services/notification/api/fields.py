@@ -8,7 +8,7 @@ from shared.messaging.envelope import format_time
 
 
 class UtcTime(fields.DateTime):
-    """RFC 3339 UTC with a `Z`, as CONTRACT §2 writes times."""
+    """RFC 3339 UTC with a `Z`, as docs/contract.md §2 writes times."""
 
     def _serialize(self, value, attr, obj, **kwargs):
         return None if value is None else format_time(value)

@@ -61,7 +61,7 @@ STATUS_WORDS: dict[str, dict[str, str]] = {
     },
 }
 
-# Verification reason codes are the check names (CONTRACT §3); a reviewer's own rejection has
+# Reason codes are the check names (docs/contract.md §3.3); a reviewer's own rejection has
 # its own codes. Unknown codes fall back to the detail the verification service sent.
 REASON_WORDS: dict[str, dict[str, str]] = {
     "zh-CN": {

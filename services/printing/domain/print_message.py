@@ -1,4 +1,4 @@
-"""The print message a partner bank receives (CONTRACT §4), and its signature.
+"""The print message a partner bank receives (docs/contract.md §4.5), and its signature.
 
 The signature is Ed25519 over the canonical JSON of `data`: RFC 8785 (JCS). For this data —
 strings, booleans and nested objects with ASCII keys, no numbers — JCS gives exactly the bytes

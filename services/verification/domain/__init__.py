@@ -1,2 +1,2 @@
-"""The verification service's business rules, in plain Python: the checks of CONTRACT §3 and
+"""The verification service's rules, in plain Python: the checks of docs/contract.md §3.3 and
 how their outcomes add up to a decision."""

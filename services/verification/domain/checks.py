@@ -1,4 +1,4 @@
-"""The checks of CONTRACT §3, each a pure function from what is known about an application to
+"""The checks of docs/contract.md §3.3, each a pure function from what is known of an application to
 a `CheckResult`, and the rule that turns a case's results into its outcome.
 
 Every non-pass outcome carries machine-readable reason codes (docs/verification.md lists

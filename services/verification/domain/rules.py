@@ -1,4 +1,4 @@
-"""The numbers the checks apply: DOMAIN.md's card photo specification and the face-match
+"""The numbers the checks apply: docs/domain.md's card photo specification and the face-match
 thresholds, calibrated in docs/verification.md."""
 
 from __future__ import annotations

@@ -104,7 +104,7 @@ def test_an_integrator_never_sees_a_full_id_number_or_fields_outside_the_schema(
         source="printing",
         subject=journey.card_id,
     )
-    # A producer adding personal fields later (CONTRACT §4 allows additions) must not leak them.
+    # A producer adding personal fields later (docs/contract.md §4.3 allows it) must not leak them.
     leaky = event.__class__(
         **{
             **event.__dict__,

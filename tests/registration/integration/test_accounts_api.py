@@ -40,7 +40,7 @@ def stored_account(app, phone: str) -> Account:
 
 
 def test_the_valid_examples_of_the_domain_are_accepted_and_masked(client, app):
-    """Every example of DOMAIN.md; the first given with a lower-case x."""
+    """Every example of docs/domain.md; the first given with a lower-case x."""
     bodies = []
     for id_number in (VALID_ID_NUMBERS[0].lower(), *VALID_ID_NUMBERS[1:]):
         response, body = register(client, id_number=id_number, name=" 张三 ")

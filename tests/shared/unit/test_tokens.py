@@ -1,4 +1,4 @@
-"""Any service's verifier against tokens good and bad (CONTRACT §2: asymmetric, with kid)."""
+"""Any service's verifier against tokens good and bad (docs/contract.md §2: asymmetric, kid)."""
 
 from __future__ import annotations
 
