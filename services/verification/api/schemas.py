@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.verification.models import CASE_STATUSES
-
-FILE_KINDS = ("photo", "id_card_front", "id_card_back")
+from services.verification.domain.checks import FAIL, PASS, REVIEW
+from services.verification.domain.status import CASE_STATUSES
 
 
 class CheckSchema(Schema):
     check = fields.String(required=True)
-    outcome = fields.String(required=True, validate=validate.OneOf(["pass", "fail", "review"]))
+    outcome = fields.String(required=True, validate=validate.OneOf([PASS, FAIL, REVIEW]))
     detail = fields.String(required=True)
     codes = fields.List(fields.String(), metadata={"description": "Machine-readable reasons"})
 
