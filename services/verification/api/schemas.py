@@ -6,7 +6,7 @@ from __future__ import annotations
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.verification.domain.checks import FAIL, PASS, REVIEW
-from services.verification.domain.status import CASE_STATUSES
+from services.verification.domain.status import CASE_STATUSES, CaseStatus
 
 
 class CheckSchema(Schema):
@@ -53,7 +53,9 @@ class CaseListSchema(Schema):
 
 
 class ReviewQuerySchema(Schema):
-    status = fields.String(load_default="pending", validate=validate.OneOf(CASE_STATUSES))
+    status = fields.String(
+        load_default=CaseStatus.PENDING.value, validate=validate.OneOf(CASE_STATUSES)
+    )
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 

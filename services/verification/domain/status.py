@@ -15,7 +15,8 @@ class CaseStatus(StrEnum):
     CANCELLED = "cancelled"
 
 
-CASE_STATUSES: tuple[CaseStatus, ...] = tuple(CaseStatus)
+# As plain strings, for schemas and the documents generated from them.
+CASE_STATUSES: tuple[str, ...] = tuple(status.value for status in CaseStatus)
 # The statuses of the backlog: cases still being checked, and cases waiting for a reviewer.
 BACKLOG_STATUSES = (CaseStatus.CHECKING, CaseStatus.PENDING)
 
