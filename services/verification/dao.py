@@ -13,18 +13,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.verification.domain.checks import CheckResult
+from services.verification.domain.status import CaseStatus, ClaimState
 from services.verification.models import (
-    CHECKING,
-    CLAIM_LIVE,
-    CLAIM_PENDING,
-    PENDING,
     CaseCheck,
     FaceAnalysisRow,
     IdentityClaim,
     ReviewAudit,
     VerificationCase,
 )
-from shared.auth.tokens import Principal
 from shared.db import is_postgresql, utcnow
 
 
@@ -96,7 +92,7 @@ def dao_decide_case(
     status: str,
     decided_by: str,
     reason: str | None,
-    from_status: str = PENDING,
+    from_status: str = CaseStatus.PENDING,
 ) -> bool:
     """Moves a case out of `from_status`; False when it was not (or no longer) in it. The
     condition is in the UPDATE itself, so of two concurrent decisions exactly one wins."""
@@ -116,12 +112,12 @@ def dao_end_checks(
     status: str,
     decided_by: str | None,
     reason: str | None,
-    from_status: str = CHECKING,
+    from_status: str = CaseStatus.CHECKING,
 ) -> bool:
     """Gives a case its checks' outcome: decided (approved, rejected) or waiting for a reviewer
     (pending, with no decision yet). False when the case was no longer in `from_status`; the
     condition is in the UPDATE, so of a second delivery and a cancellation only one wins."""
-    decided_at = None if status == PENDING else utcnow()
+    decided_at = None if status == CaseStatus.PENDING else utcnow()
     result = session.execute(
         update(VerificationCase)
         .where(VerificationCase.case_id == case_id, VerificationCase.status == from_status)
@@ -165,7 +161,7 @@ def dao_take_claim(session: Session, case: VerificationCase) -> bool:
                     id_number_index=case.id_number_index,
                     application_id=case.application_id,
                     case_id=case.case_id,
-                    state=CLAIM_PENDING,
+                    state=ClaimState.PENDING,
                     active=True,
                     created_at=utcnow(),
                 )
@@ -191,9 +187,9 @@ def dao_mark_claim_live(session: Session, application_id: str, card_id: str) -> 
         .where(
             IdentityClaim.application_id == application_id,
             IdentityClaim.active.is_(True),
-            IdentityClaim.state == CLAIM_PENDING,
+            IdentityClaim.state == ClaimState.PENDING,
         )
-        .values(state=CLAIM_LIVE, card_id=card_id)
+        .values(state=ClaimState.LIVE, card_id=card_id)
         .execution_options(synchronize_session=False)
     )
     return result.rowcount > 0
@@ -215,12 +211,14 @@ def dao_get_claim(session: Session, application_id: str) -> IdentityClaim | None
 
 
 # -- audit -------------------------------------------------------------------------------------
-def dao_record_audit(session: Session, case_id: str, principal: Principal, action: str) -> None:
+def dao_record_audit(
+    session: Session, case_id: str, *, actor: str, actor_roles: Sequence[str], action: str
+) -> None:
     session.add(
         ReviewAudit(
             case_id=case_id,
-            actor=principal.subject,
-            actor_roles=",".join(principal.roles),
+            actor=actor,
+            actor_roles=",".join(actor_roles),
             action=action,
             at=utcnow(),
         )

@@ -13,8 +13,8 @@ import logging
 import threading
 from datetime import datetime, timedelta
 
+from services.verification.adapters.analysis_memo import AnalysisMemo
 from services.verification.dao import dao_delete_expired_face_analyses
-from services.verification.dependencies import AnalysisMemo
 from shared.db import utcnow
 from shared.periodic import in_small_transactions, run_every
 from shared.uow import Database

@@ -31,19 +31,6 @@ from shared.db import UTCDateTime, new_id, new_metadata, utcnow
 
 metadata = new_metadata()
 
-# Case status: being checked (opened, the checks not yet done), waiting for a reviewer,
-# decided either way, or withdrawn by the citizen.
-CHECKING = "checking"
-PENDING = "pending"
-APPROVED = "approved"
-REJECTED = "rejected"
-CANCELLED = "cancelled"
-CASE_STATUSES = (CHECKING, PENDING, APPROVED, REJECTED, CANCELLED)
-
-# Claim state: approved and the card on its way; the card in its holder's hands.
-CLAIM_PENDING = "pending"
-CLAIM_LIVE = "live"
-
 
 class Base(DeclarativeBase):
     metadata = metadata

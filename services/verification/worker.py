@@ -20,12 +20,12 @@ import logging
 import signal
 import threading
 
-from services.verification import config, dependencies, models
+from services.verification import config
+from services.verification.deps import build
 from services.verification.handlers import HANDLERS
 from services.verification.housekeeping import purge_every
 from shared.logs import configure_logging
-from shared.messaging.consumer import ConsumerRunner
-from shared.uow import Database
+from shared.messaging.consumer import ConsumerRunner, bind_handlers
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +38,16 @@ def main() -> None:
     configure_logging(
         f"{settings.service}-worker", level=settings.log_level, json_lines=settings.log_json
     )
-    deps = dependencies.Dependencies.from_settings(settings)
-    dependencies.install(deps)
     consumers = max(1, settings.get_int("CONSUMERS", DEFAULT_CONSUMERS))
-    database = Database(settings.database_url, models.metadata, pool_size=consumers + 1)
+    deps = build(settings, pool_size=consumers + 1)
+    deps.build_adapters()
+    database = deps.database
+    handlers = bind_handlers(HANDLERS, deps)
     runners = [
         ConsumerRunner(
             settings,
             database,
-            HANDLERS,
+            handlers,
             batch_size=settings.get_int("CONSUMER_BATCH_SIZE", DEFAULT_BATCH_SIZE),
         )
         for _ in range(consumers)

@@ -35,7 +35,7 @@ TARGET = 25.0
 PLANNED_ENCODE_MS = 75.0
 CONSUMERS = 2
 REPEATS = 12
-# The encoders that evaluate dlib's network without dlib (services/verification/resnet.py).
+# The encoders that evaluate dlib's network without dlib (services/verification/adapters/resnet.py).
 OUR_ENCODERS = ("onnx", "numpy")
 
 
@@ -77,10 +77,10 @@ def measure_one_core() -> dict:
     import numpy
     from PIL import Image
 
+    from services.verification.adapters.imaging import ID_CARD, analyse_image, face_models
     from services.verification.domain import checks
     from services.verification.domain.checks import Applicant, RegistryAnswer
     from services.verification.domain.rules import CheckRules
-    from services.verification.imaging import ID_CARD, analyse_image, face_models
 
     photos, fronts = _inputs()
     applicant = Applicant("王芳", "female", "1949-12-31", "11010519491231002X")
@@ -146,15 +146,13 @@ def _child_figures(dlib_path: str | None = None) -> dict:
 
 def measure_end_to_end(applications: int = 48, batch: int = 8) -> dict:
     """Applications through the worker's handlers and transactions, on this whole machine."""
-    from services.verification import dependencies, models
-    from services.verification.dependencies import Dependencies
+    from services.verification.deps import build
     from services.verification.handlers import HANDLERS
     from shared.config import load_settings
-    from shared.messaging.consumer import ConsumerRunner, Outcome
+    from shared.messaging.consumer import ConsumerRunner, Outcome, bind_handlers
     from shared.migrations import upgrade
     from shared.testing.tokens import TEST_SERVICE_SECRET, TokenAuthority
-    from shared.uow import Database
-    from tests.verification.support import (
+    from tests.verification.factories import (
         FileServer,
         RegistryServer,
         delivery,
@@ -182,9 +180,9 @@ def measure_end_to_end(applications: int = 48, batch: int = 8) -> dict:
             },
         )
         upgrade(settings)
-        database = Database(settings.database_url, models.metadata)
-        deps = Dependencies.from_settings(settings)
-        dependencies.install(deps)
+        deps = build(settings)
+        database = deps.database
+        handlers = bind_handlers(HANDLERS, deps)
         try:
             deps.analyser.warm_up()
             events = []
@@ -207,7 +205,7 @@ def measure_end_to_end(applications: int = 48, batch: int = 8) -> dict:
             handled = []
 
             def consume(mine) -> None:
-                runner = ConsumerRunner(settings, database, HANDLERS)
+                runner = ConsumerRunner(settings, database, handlers)
                 for chunk in mine:
                     # A submission opens its case; the checks come with the case's
                     # verification.started, here taken from the outbox as the relay would.
@@ -229,7 +227,6 @@ def measure_end_to_end(applications: int = 48, batch: int = 8) -> dict:
                 thread.join()
             elapsed = time.perf_counter() - start
         finally:
-            dependencies.install(None)
             deps.close()
             database.dispose()
             files.stop()

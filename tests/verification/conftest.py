@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from services.verification.dependencies import AnalysisMemo
-from services.verification.imaging import FaceAnalyser
+from services.verification.adapters.analysis_memo import AnalysisMemo
+from services.verification.adapters.imaging import FaceAnalyser
 
 
 @pytest.fixture(scope="session")

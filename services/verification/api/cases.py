@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from flask_smorest import Blueprint
 
-from services.verification import dao
 from services.verification.api.schemas import CaseQuerySchema, CaseSchema
 from services.verification.api.views import case_view
+from services.verification.use_cases import cases
 from shared.auth.tokens import ADMIN, REVIEWER
-from shared.errors import NotFound
 from shared.web.app import readonly_session
 from shared.web.auth import requires_roles
 
@@ -23,8 +22,7 @@ blp = Blueprint("cases", __name__, description="Verification cases and their che
 def get_case_by_application(query):
     """The application's case and every check; 404 when it has none (yet)."""
     with readonly_session() as session:
-        case = dao.dao_get_case_by_application(session, str(query["application_id"]))
-        if case is None:
-            raise NotFound("This application has no verification case.")
-        checks = dao.dao_get_checks(session, [case.case_id])[case.case_id]
+        case, checks = cases.get_case_by_application(
+            session, application_id=str(query["application_id"])
+        )
         return case_view(case, checks)

@@ -8,40 +8,27 @@ import uuid
 from flask import Response
 from flask_smorest import Blueprint
 
-from services.verification import cases, dao
+from services.verification import deps
 from services.verification.api.schemas import (
     CaseListSchema,
     CaseSchema,
     DecisionSchema,
     ReviewQuerySchema,
 )
-from services.verification.api.views import FILE_KINDS, case_view
+from services.verification.api.views import case_view
+from services.verification.use_cases import reviews
 from shared.auth.tokens import ADMIN, REVIEWER
-from shared.claim_check import ClaimedFileGone, fetch_claimed_file
-from shared.errors import DomainError, NotFound, PermanentMessageError
-from shared.web.app import readonly_session, service_context, unit_of_work
+from shared.uow import UnitOfWork
+from shared.web.app import readonly_session
 from shared.web.auth import current_principal, requires_roles
-from shared.web.idempotency import idempotent
+from shared.web.transaction import transactional
 
 blp = Blueprint("reviews", __name__, description="The manual review queue")
 
 
-class FileUnavailable(DomainError):
-    status, title, slug = 502, "File unavailable", "file-unavailable"
-
-
-class FileGone(DomainError):
-    """The application service no longer keeps the image: those of a rejected or cancelled
-    application are deleted after their retention (APPLICATION_CLOSED_FILE_RETENTION_DAYS)."""
-
-    status, title, slug = 410, "File deleted", "file-deleted"
-
-
-def _case_or_404(session, case_id: uuid.UUID):
-    case = dao.dao_get_case(session, str(case_id))
-    if case is None:
-        raise NotFound("No such case.")
-    return case
+def _actor() -> dict:
+    principal = current_principal()
+    return {"actor": principal.subject, "actor_roles": tuple(principal.roles)}
 
 
 @blp.route("/reviews", methods=["GET"])
@@ -51,80 +38,54 @@ def _case_or_404(session, case_id: uuid.UUID):
 def list_reviews(query):
     """Cases in one status (by default `pending`: waiting for a reviewer), oldest first."""
     with readonly_session() as session:
-        found = dao.dao_list_cases(session, query["status"], limit=query["limit"])
-        checks = dao.dao_get_checks(session, [case.case_id for case in found])
-        return {"items": [case_view(case, checks[case.case_id]) for case in found]}
+        found = reviews.list_cases(session, status=query["status"], limit=query["limit"])
+        return {"items": [case_view(case, checks) for case, checks in found]}
 
 
 @blp.route("/reviews/<uuid:case_id>", methods=["GET"])
 @requires_roles(REVIEWER, ADMIN)
+@transactional
 @blp.response(200, CaseSchema)
 @blp.alt_response(404, description="No such case")
-def get_review(case_id):
+def get_review(case_id: uuid.UUID, uow: UnitOfWork):
     """One case with its checks and links to its images; the view is audited."""
-    with unit_of_work() as uow:
-        case = _case_or_404(uow.session, case_id)
-        dao.dao_record_audit(uow.session, case.case_id, current_principal(), "viewed")
-        checks = dao.dao_get_checks(uow.session, [case.case_id])[case.case_id]
-        view = case_view(case, checks)
-        uow.commit()
-    return view
+    case, checks = reviews.view_case(uow, deps.current(), case_id=str(case_id), **_actor())
+    return case_view(case, checks)
 
 
 @blp.route("/reviews/<uuid:case_id>/files/<any(photo,id_card_front,id_card_back):kind>")
 @requires_roles(REVIEWER)
+@transactional
 @blp.response(200, content_type="image/jpeg", description="The image (JPEG or PNG)")
 @blp.alt_response(404, description="No such case or file")
 @blp.alt_response(502, description="The application service no longer has the file intact")
 @blp.alt_response(503, description="The application service is unreachable; try again")
-def review_file(case_id, kind):
+def review_file(case_id: uuid.UUID, kind: str, uow: UnitOfWork):
     """One of the case's images, fetched from the application service by its claim check."""
-    with unit_of_work() as uow:
-        case = _case_or_404(uow.session, case_id)
-        if not case.files or kind not in FILE_KINDS:
-            raise NotFound("This case has no such file.")
-        reference = case.files[kind]
-        try:
-            content = fetch_claimed_file(reference, service_context().service_tokens)
-        except ClaimedFileGone:
-            raise FileGone(
-                "The application service no longer keeps this image (the images of a rejected "
-                "or cancelled application are deleted after their retention)."
-            ) from None
-        except PermanentMessageError as exc:
-            raise FileUnavailable(str(exc)) from None
-        dao.dao_record_audit(uow.session, case.case_id, current_principal(), f"viewed_{kind}")
-        uow.commit()
+    found = reviews.read_case_file(uow, deps.current(), case_id=str(case_id), kind=kind, **_actor())
     return Response(
-        content,
-        mimetype=reference["content_type"],
+        found.content,
+        mimetype=found.content_type,
         headers={"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"},
     )
 
 
 @blp.route("/reviews/<uuid:case_id>/decision", methods=["POST"])
 @requires_roles(REVIEWER)
-@idempotent
+@transactional(idempotent=True)
 @blp.arguments(DecisionSchema)
 @blp.response(200, CaseSchema)
 @blp.alt_response(404, description="No such case")
 @blp.alt_response(409, description="Already decided, or approving would give a second card")
-def decide(payload, case_id):
+def decide(payload, case_id: uuid.UUID, uow: UnitOfWork):
     """Approve or reject a pending case — once: 409 when it is already decided, and 409 when
     approving would give the person a second card."""
-    principal = current_principal()
-    with unit_of_work() as uow:
-        case = _case_or_404(uow.session, case_id)
-        uow.correlation_id = case.application_id
-        cases.decide_case(
-            uow,
-            case,
-            approve=payload["decision"] == "approve",
-            reviewer=principal.subject,
-            reason=payload["reason"],
-        )
-        dao.dao_record_audit(uow.session, case.case_id, principal, f"decided_{case.status}")
-        checks = dao.dao_get_checks(uow.session, [case.case_id])[case.case_id]
-        view = case_view(case, checks)
-        uow.commit()
-    return view
+    case, checks = reviews.decide_case(
+        uow,
+        deps.current(),
+        case_id=str(case_id),
+        approve=payload["decision"] == "approve",
+        reason=payload["reason"],
+        **_actor(),
+    )
+    return case_view(case, checks)

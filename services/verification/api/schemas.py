@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from services.verification.models import CASE_STATUSES
-
-FILE_KINDS = ("photo", "id_card_front", "id_card_back")
+from services.verification.domain.checks import FAIL, PASS, REVIEW
+from services.verification.domain.status import CASE_STATUSES, CaseStatus
 
 
 class CheckSchema(Schema):
     check = fields.String(required=True)
-    outcome = fields.String(required=True, validate=validate.OneOf(["pass", "fail", "review"]))
+    outcome = fields.String(required=True, validate=validate.OneOf([PASS, FAIL, REVIEW]))
     detail = fields.String(required=True)
     codes = fields.List(fields.String(), metadata={"description": "Machine-readable reasons"})
 
@@ -54,7 +53,9 @@ class CaseListSchema(Schema):
 
 
 class ReviewQuerySchema(Schema):
-    status = fields.String(load_default="pending", validate=validate.OneOf(CASE_STATUSES))
+    status = fields.String(
+        load_default=CaseStatus.PENDING.value, validate=validate.OneOf(CASE_STATUSES)
+    )
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=200))
 
 

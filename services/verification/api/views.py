@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from flask import url_for
 
+from services.verification.domain.rules import FILE_KINDS
 from services.verification.models import CaseCheck, VerificationCase
 from shared.messaging.envelope import format_time
-
-FILE_KINDS = ("photo", "id_card_front", "id_card_back")
 
 
 def case_view(case: VerificationCase, checks: list[CaseCheck]) -> dict:

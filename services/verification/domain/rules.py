@@ -27,3 +27,7 @@ class CheckRules:
             raise ValueError("face-match thresholds must satisfy 0 < pass_below <= fail_above")
         if self.photo_min_kb > self.photo_max_kb:
             raise ValueError("the photo size window is empty")
+
+
+# The images an application carries, each by claim check: what the checks and a reviewer see.
+FILE_KINDS = ("photo", "id_card_front", "id_card_back")

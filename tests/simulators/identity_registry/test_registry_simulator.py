@@ -11,7 +11,7 @@ from shared.identity_registry import IdentityRegistryClient
 from simulators.identity_registry.app import SEED_FILE, create_app, seed
 from simulators.identity_registry.store import PeopleStore
 from tests.support import images
-from tests.verification.support import RegistryServer
+from tests.verification.factories import RegistryServer
 
 PERSON = {
     "id_number": "34052419800101001X",

@@ -10,16 +10,22 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from services.verification import dependencies, models
+from services.verification import models
 from services.verification.app import create_app
-from services.verification.dependencies import Dependencies
+from services.verification.deps import Dependencies, build
 from services.verification.handlers import HANDLERS
 from shared.config import Settings
-from shared.messaging.consumer import ConsumerRunner, Settled
+from shared.messaging.consumer import ConsumerRunner, Handler, Settled, bind_handlers
 from shared.messaging.envelope import Event, parse_event
 from shared.uow import Database
 from tests.support import images
-from tests.verification.support import FileServer, RegistryServer, delivery, person, submitted_event
+from tests.verification.factories import (
+    FileServer,
+    RegistryServer,
+    delivery,
+    person,
+    submitted_event,
+)
 
 
 @pytest.fixture(scope="session")
@@ -49,8 +55,13 @@ class Verification:
     files: FileServer
 
     @property
+    def handlers(self) -> dict[str, Handler]:
+        """The worker's handlers, bound to these dependencies."""
+        return bind_handlers(HANDLERS, self.deps)
+
+    @property
     def runner(self) -> ConsumerRunner:
-        return ConsumerRunner(self.settings, self.database, HANDLERS)
+        return ConsumerRunner(self.settings, self.database, self.handlers)
 
     def deliver(self, event: Event, *, retries: int = 0) -> Settled:
         [settled] = self.runner.process_batch([delivery(event, retries=retries)])
@@ -142,17 +153,16 @@ class Verification:
 @contextmanager
 def verification_service(settings, registry, file_server, analyser, analysis_memo):
     """The verification service's worker side on `settings`, with its peers in place."""
-    database = Database(settings.database_url, models.metadata)
-    deps = Dependencies.from_settings(settings, analyser=analyser)
+    deps = build(settings)
+    # The session's analyser and memo: each test image has its faces found once.
+    deps.analyser = analyser
     deps.memo = analysis_memo
-    dependencies.install(deps)
     registry.faults(None, 0)
     try:
-        yield Verification(settings, database, deps, registry, file_server)
+        yield Verification(settings, deps.database, deps, registry, file_server)
     finally:
         registry.faults(None, 0)
-        dependencies.install(None)
-        database.dispose()
+        deps.database.dispose()
 
 
 @pytest.fixture

@@ -14,8 +14,8 @@ import pytest
 from sqlalchemy import select, update
 
 from services.verification import housekeeping
+from services.verification.adapters.analysis_memo import AnalysisMemo
 from services.verification.dao import dao_store_face_analysis
-from services.verification.dependencies import AnalysisMemo
 from services.verification.models import FaceAnalysisRow
 from shared.db import utcnow
 from tests.support import images

@@ -11,11 +11,12 @@ import pytest
 from sqlalchemy.exc import IntegrityError
 
 from services.verification import dao, models
+from services.verification.domain.status import ClaimState
 from shared.db import new_id, utcnow
 from shared.messaging.consumer import ConsumerRunner, Outcome
 from shared.testing.infrastructure import database_backend
 from tests.support import images
-from tests.verification.support import cancelled_event, card_event, delivery
+from tests.verification.factories import cancelled_event, card_event, delivery
 
 
 def claim(verification, application_id: str) -> models.IdentityClaim | None:
@@ -30,7 +31,7 @@ def test_the_database_refuses_a_second_active_claim_for_one_person(verification)
                 id_number_index="same-person",
                 application_id=application_id,
                 case_id=new_id(),
-                state=models.CLAIM_PENDING,
+                state=ClaimState.PENDING,
                 active=True,
                 created_at=utcnow(),
             )

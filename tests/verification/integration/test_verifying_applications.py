@@ -9,7 +9,7 @@ from dataclasses import replace
 
 from shared.messaging.consumer import Outcome
 from tests.support import images
-from tests.verification.support import cancelled_event, person
+from tests.verification.factories import cancelled_event, person
 
 
 def outcomes(verification, application_id: str) -> dict[str, str]:

@@ -8,7 +8,6 @@ from __future__ import annotations
 import pika
 import pytest
 
-from services.verification.handlers import HANDLERS
 from shared.messaging.connection import connection_parameters
 from shared.messaging.consumer import Outcome
 from shared.messaging.envelope import Event
@@ -50,7 +49,7 @@ def test_the_same_submission_delivered_twice_makes_one_case_and_one_outcome(on_b
     event = on_broker.submitted(on_broker.applicant())
 
     with (
-        running_consumer(on_broker.settings, on_broker.database, HANDLERS) as runner,
+        running_consumer(on_broker.settings, on_broker.database, on_broker.handlers) as runner,
         running_relay(on_broker.settings, on_broker.database),
         event_waiter(runner, event_id=event.id, count=2) as submissions,
         event_waiter(runner, event_type="verification.started") as checks,
@@ -74,7 +73,7 @@ def test_a_registry_outage_rides_the_retry_tiers_into_review(on_broker):
     tiers = len(on_broker.settings.retry_delays_ms)
 
     with (
-        running_consumer(on_broker.settings, on_broker.database, HANDLERS) as runner,
+        running_consumer(on_broker.settings, on_broker.database, on_broker.handlers) as runner,
         running_relay(on_broker.settings, on_broker.database),
         event_waiter(runner, event_type="verification.started", count=tiers + 1) as waiter,
     ):

@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from services.verification import config
-from services.verification.dependencies import AnalysisMemo
+from services.verification.adapters.analysis_memo import AnalysisMemo
 from shared.config import load_settings
 
 START = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)

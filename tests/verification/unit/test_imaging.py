@@ -12,8 +12,8 @@ import numpy
 import pytest
 from PIL import Image
 
+from services.verification.adapters.imaging import ID_CARD, FaceAnalyser, analyse_image, face_models
 from services.verification.domain.checks import face_distance
-from services.verification.imaging import ID_CARD, FaceAnalyser, analyse_image, face_models
 from tests.support import images
 
 

@@ -9,7 +9,7 @@ only when nothing was found (a small or unusual face, or several small ones); on
 front the side where the portrait is printed is searched first, and a card with no face found
 is turned (upside down, then on either side) and searched again. Landmarks and encodings
 always use the full-resolution pixels. The encoder network runs in ONNX Runtime by default,
-or in numpy (both services/verification/resnet.py), or in dlib (`VERIFICATION_FACE_ENCODER`).
+or in numpy (both adapters/resnet.py), or in dlib (`VERIFICATION_FACE_ENCODER`).
 
 `FaceAnalyser` runs this in a pool of processes: dlib holds the GIL, so a thread would not
 overlap two images; with processes the card photo and the ID card image of one application
@@ -30,8 +30,8 @@ from dataclasses import asdict
 import numpy
 from PIL import Image, UnidentifiedImageError
 
+from services.verification.adapters.resnet import CHIP_SIZE, face_net, onnx_face_net
 from services.verification.domain.checks import FaceFound, ImageFacts
-from services.verification.resnet import CHIP_SIZE, face_net, onnx_face_net
 
 log = logging.getLogger(__name__)
 

@@ -1,6 +1,7 @@
-"""Builders for the verification tests: resident ID numbers, applicants, submitted events,
-and the two outside parties the worker talks to — the identity registry simulator and the
-application service's claim-check endpoint — each served over real HTTP on a local port."""
+"""Builders for the verification tests: resident ID numbers, applicants, submitted events;
+the two outside parties the worker talks to — the identity registry simulator and the
+application service's claim-check endpoint — each served over real HTTP on a local port; and,
+for the use cases' unit tests, dependencies on a database in memory with fake adapters."""
 
 from __future__ import annotations
 
@@ -18,13 +19,18 @@ import requests
 from pika.spec import BasicProperties
 from werkzeug.serving import make_server
 
+from services.verification import models
+from services.verification.deps import Dependencies
+from services.verification.domain.checks import FaceFound, ImageFacts
 from shared.auth.tokens import JwksClient, TokenVerifier
-from shared.claim_check import claim_check_url
-from shared.errors import Unauthorized
+from shared.claim_check import ClaimedFileGone, claim_check_url
+from shared.config import load_settings
+from shared.errors import TransientError, Unauthorized
 from shared.messaging.consumer import Delivery
 from shared.messaging.envelope import Event, new_event
 from shared.messaging.topology import HEADER_RETRIES
 from shared.resident_id import check_character
+from shared.testing.memory import memory_database
 from simulators.identity_registry.app import create_app as create_registry_app
 from simulators.identity_registry.store import PeopleStore, Person
 
@@ -222,3 +228,90 @@ def photo_base64(content: bytes) -> str:
 
 def dumps(value) -> str:
     return json.dumps(value, ensure_ascii=False, sort_keys=True)
+
+
+# -- the use cases' unit tests: fake adapters -----------------------------------------------------
+GOOD_FACE = FaceFound(width=200, eye_line_above_bottom=290, area=200 * 200)
+
+
+def face_facts(encoding: float = 0.0, *, photo: bool = True) -> ImageFacts:
+    """What the analyser finds in a card photo (within every rule) or an ID card front, with
+    one face whose encoding is `encoding` in its first dimension: two images are of the same
+    person when their encodings are close."""
+    vector = (encoding,) + (0.0,) * 127
+    if not photo:
+        return ImageFacts(readable=True, faces=(GOOD_FACE,), encoding=vector)
+    return ImageFacts(
+        readable=True,
+        format="JPEG",
+        width=358,
+        height=441,
+        mode="RGB",
+        size_bytes=20 * 1024,
+        faces=(GOOD_FACE,),
+        encoding=vector,
+    )
+
+
+class FakeRegistry:
+    """The identity registry: people by ID number, or down."""
+
+    def __init__(self) -> None:
+        self.people: dict[str, dict] = {}
+        self.down = False
+
+    def add(self, entry: dict) -> dict:
+        self.people[entry["id_number"]] = entry
+        return entry
+
+    def get_person(self, id_number: str) -> dict | None:
+        if self.down:
+            raise TransientError("identity registry answered 503")
+        return self.people.get(id_number)
+
+
+class FakeFiles:
+    """The application service's claim-checked files, by SHA-256."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+
+    def put(self, content: bytes, content_type: str = "image/jpeg") -> dict:
+        digest = hashlib.sha256(content).hexdigest()
+        self.files[digest] = content
+        return {"url": f"memory://{digest}", "sha256": digest, "content_type": content_type}
+
+    def fetch(self, reference: dict) -> bytes:
+        try:
+            return self.files[reference["sha256"]]
+        except KeyError:
+            raise ClaimedFileGone(f"claimed file {reference['sha256']} no longer exists") from None
+
+
+class FakeAnalyser:
+    """Face analysis by image content, as told; remembers every batch it was given."""
+
+    def __init__(self) -> None:
+        self.facts: dict[bytes, ImageFacts] = {}
+        self.batches: list[list[str]] = []
+
+    def analyse(self, images: list[bytes], kinds: list[str] | None = None) -> list[ImageFacts]:
+        self.batches.append(list(kinds or []))
+        return [self.facts[image] for image in images]
+
+    def close(self) -> None:
+        pass
+
+
+def memory_deps() -> Dependencies:
+    """The verification service's dependencies on a fresh database in memory, with fake
+    adapters (the identity registry, the claim-checked files, the face analyser)."""
+    settings = load_settings(
+        "verification",
+        {"SSCARD_PII_KEY": base64.b64encode(b"k" * 32).decode(), "SSCARD_VAR_DIR": "/nonexistent"},
+    )
+    deps = Dependencies(settings, memory_database(models.metadata))
+    deps.registry = FakeRegistry()
+    deps.files = FakeFiles()
+    deps.analyser = FakeAnalyser()
+    return deps

@@ -1,6 +1,6 @@
-"""The verification backlog as Prometheus figures, read from the database at scrape time:
-how many cases are being checked and how many wait for a reviewer, and how long the oldest of
-each has waited.
+"""The verification backlog as Prometheus figures on `/metrics`, read from the database at
+scrape time: how many cases are being checked and how many wait for a reviewer, and how long
+the oldest of each has waited.
 
 A case stays `checking` while its `verification.started` waits in the queue, rides the retry
 tiers (the identity registry or the application service is down) or sits in the dead-letter
@@ -15,13 +15,10 @@ from collections.abc import Callable
 
 from prometheus_client.core import GaugeMetricFamily
 
-from services.verification.dao import dao_case_backlog
-from services.verification.models import CHECKING, PENDING
+from services.verification.use_cases.cases import case_backlog
 from shared.uow import Database
 
 log = logging.getLogger(__name__)
-
-STATUSES = (CHECKING, PENDING)
 
 
 class CaseBacklogCollector:
@@ -42,13 +39,12 @@ class CaseBacklogCollector:
         )
         try:
             with self.database.session_factory() as session:
-                backlog = dao_case_backlog(session, STATUSES)
+                backlog = case_backlog(session)
         except Exception:  # a scrape must not fail because the database does
             log.debug("verification backlog unavailable", exc_info=True)
             return
         now = self.clock()
-        for status in STATUSES:
-            count, opened = backlog.get(status, (0, None))
+        for status, (count, opened) in backlog.items():
             cases.add_metric([status], count)
             oldest.add_metric([status], max(0.0, now - opened.timestamp()) if opened else 0.0)
         yield cases

@@ -1,0 +1,18 @@
+"""The applicant's images, fetched from the application service by their claim checks (with a
+service token): for the checks, and for a reviewer looking at a case."""
+
+from __future__ import annotations
+
+from shared.auth.service_tokens import ServiceTokenClient
+from shared.claim_check import fetch_claimed_file
+
+
+class ClaimedFiles:
+    def __init__(self, tokens: ServiceTokenClient) -> None:
+        self.tokens = tokens
+
+    def fetch(self, reference: dict) -> bytes:
+        """The file's content; raises shared.claim_check.ClaimedFileGone when the application
+        service no longer keeps it, a PermanentMessageError when it is not intact, and a
+        TransientError while the application service is unreachable."""
+        return fetch_claimed_file(reference, self.tokens)

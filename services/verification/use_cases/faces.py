@@ -1,0 +1,48 @@
+"""Face analyses of an application's images, by image digest: this process's memo, then the
+database's face cache, then the analyser, for the missing ones at once."""
+
+from __future__ import annotations
+
+import hashlib
+
+from services.verification import dao
+from services.verification.adapters.imaging import (
+    analyser_version,
+    facts_from_json,
+    facts_to_json,
+)
+from services.verification.deps import Dependencies
+from services.verification.domain.checks import ImageFacts
+from shared.db import utcnow
+from shared.uow import UnitOfWork
+
+
+def analyse_images(
+    uow: UnitOfWork, deps: Dependencies, images: list[tuple[bytes, str]]
+) -> list[ImageFacts]:
+    """The facts of (content, kind) pairs. An analysis older than the face cache's retention
+    is not reused from either cache: the image is analysed again."""
+    keys = [(hashlib.sha256(data).hexdigest(), analyser_version(kind)) for data, kind in images]
+    memo_keys = [f"{digest}/{version}" for digest, version in keys]
+    not_before = utcnow() - deps.face_cache.retention
+    found: dict[int, dict] = {}
+    for index, (digest, version) in enumerate(keys):
+        cached = deps.memo.get(memo_keys[index])
+        if cached is None:
+            row = dao.dao_get_face_analysis(uow.session, digest, version, not_before=not_before)
+            if row is not None:
+                # With the time it was made: the memo must not keep it past the retention.
+                cached = row.result
+                deps.memo.put(memo_keys[index], cached, analysed_at=row.created_at)
+        if cached is not None:
+            found[index] = cached
+    missing = [index for index in range(len(images)) if index not in found]
+    if missing:
+        analysed = deps.analyser.analyse(
+            [images[i][0] for i in missing], [images[i][1] for i in missing]
+        )
+        for index, facts in zip(missing, analysed, strict=True):
+            found[index] = facts_to_json(facts)
+            dao.dao_store_face_analysis(uow.session, *keys[index], found[index])
+            deps.memo.put(memo_keys[index], found[index])
+    return [facts_from_json(found[index]) for index in range(len(images))]
