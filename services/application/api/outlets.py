@@ -6,7 +6,7 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from services.application.api.schemas import OutletListSchema
-from services.application.dao import dao_list_active_outlets
+from services.application.use_cases.outlets import list_outlets as list_active_outlets
 from shared.web.app import readonly_session
 from shared.web.auth import public
 
@@ -19,7 +19,7 @@ blp = Blueprint("outlets", __name__, description="Bank outlets that issue cards.
 def list_outlets():
     """The active outlets, by bank and district."""
     with readonly_session() as session:
-        return {"items": [_outlet_view(outlet) for outlet in dao_list_active_outlets(session)]}
+        return {"items": [_outlet_view(outlet) for outlet in list_active_outlets(session)]}
 
 
 def _outlet_view(outlet) -> dict:

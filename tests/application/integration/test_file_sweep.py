@@ -11,10 +11,10 @@ import time
 import pytest
 
 from services.application import housekeeping
+from services.application.adapters.storage import FileStore
 from services.application.dao import dao_store_file
 from services.application.domain.images import CheckedImage
 from services.application.housekeeping import SweepRefused, sweep_unrecorded_files
-from services.application.storage import FileStore
 from shared.pii import FileCipher
 from shared.uow import UnitOfWork
 
