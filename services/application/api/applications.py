@@ -26,7 +26,6 @@ from services.application.use_cases import applications as cases
 from shared.auth import CITIZEN
 from shared.errors import InvalidInput
 from shared.uow import UnitOfWork
-from shared.web.app import readonly_session
 from shared.web.auth import current_principal, requires_roles
 from shared.web.limits import JSON, accepts
 from shared.web.openapi import documented
@@ -46,7 +45,7 @@ _BINARY = {"schema": {"type": "string", "format": "binary"}}
 @blp.response(200, ApplicationListSchema)
 def list_applications():
     """The caller's applications, newest first."""
-    with readonly_session() as session:
+    with current().database.session_factory() as session:
         applications = cases.list_applications(session, account_id=current_principal().subject)
         return {"items": [_summary(application) for application in applications]}
 
