@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
 
 import pika
 import pytest
@@ -17,26 +16,11 @@ from services.notification.handlers import HANDLERS
 from services.notification.housekeeping import Dispatcher
 from services.notification.models import Notification, WebhookDelivery
 from shared.config import Settings
-from shared.db import utcnow
 from shared.messaging.connection import connection_parameters
 from shared.messaging.consumer import bind_handlers
 from shared.messaging.envelope import Event
 from shared.messaging.publisher import OutgoingMessage
 from shared.uow import Database, UnitOfWork
-
-
-class FakeClock:
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or utcnow()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
-
-    def move_to(self, moment: datetime) -> None:
-        self.now = max(self.now, moment)
 
 
 @dataclass

@@ -16,8 +16,8 @@ from services.notification.models import WebhookAttempt, WebhookSubscription
 from shared.testing.receivers import Receiver
 from shared.testing.running import running_consumer
 from shared.testing.waiting import event_waiter
-from tests.notification.factories import ID_NUMBER, Journey
-from tests.notification.integration.conftest import FakeClock, make_service, publish
+from tests.notification.factories import ID_NUMBER, FakeClock, Journey
+from tests.notification.integration.conftest import make_service, publish
 
 
 @pytest.fixture
