@@ -283,7 +283,8 @@ def record_notification_sends(
         row = rows.get(report.notification_id)
         if row is None or row.status != NotificationStatus.QUEUED:
             continue
-        CHANNEL_SENDS.labels(row.channel, "sent" if report.error is None else "failed").inc()
+        outcome = NotificationStatus.SENT if report.error is None else NotificationStatus.FAILED
+        CHANNEL_SENDS.labels(row.channel, outcome.value).inc()
         row.attempts = report.attempt_number
         if report.error is None:
             row.status = NotificationStatus.SENT
