@@ -12,6 +12,7 @@ from typing import cast
 from services.notification import config, models
 from services.notification.adapters.outbound import DestinationGuard
 from services.notification.adapters.providers import ChannelProvider, build_providers
+from services.notification.adapters.template_files import TemplateFiles
 from services.notification.adapters.webhook_sender import WebhookSender
 from services.notification.config import NotificationConfig
 from services.notification.domain.templates import TemplateBook
@@ -34,7 +35,7 @@ class Dependencies:
 
     @cached_property
     def templates(self) -> TemplateBook:
-        return TemplateBook()
+        return TemplateBook(TemplateFiles())
 
     @cached_property
     def guard(self) -> DestinationGuard:
