@@ -7,6 +7,7 @@ delivery and every attempt.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
@@ -121,6 +122,11 @@ class WebhookSubscription(Base):
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     disabled_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    @property
+    def patterns(self) -> list[str]:
+        """The glob patterns over event types it asked for (`event_types`, decoded)."""
+        return json.loads(self.event_types)
 
 
 class WebhookEvent(Base):

@@ -10,7 +10,6 @@ from marshmallow import Schema, fields, validate
 
 from services.notification import deps
 from services.notification.api.fields import UtcTime
-from services.notification.dao.subscriptions import subscription_patterns
 from services.notification.domain.statuses import DeliveryStatus, SubscriptionStatus
 from services.notification.models import WebhookSubscription
 from services.notification.use_cases import subscriptions
@@ -99,7 +98,7 @@ def _view(subscription: WebhookSubscription) -> dict:
     return {
         "subscription_id": subscription.subscription_id,
         "url": subscription.url,
-        "event_types": subscription_patterns(subscription),
+        "event_types": subscription.patterns,
         "status": subscription.status,
         "created_at": subscription.created_at,
         "failing_since": subscription.failing_since,

@@ -58,10 +58,6 @@ def dao_active_subscriptions(session: Session) -> list[WebhookSubscription]:
     )
 
 
-def subscription_patterns(subscription: WebhookSubscription) -> list[str]:
-    return json.loads(subscription.event_types)
-
-
 def dao_subscription_states(session: Session, subscription_ids: Iterable[str]) -> dict[str, Row]:
     ids = list(set(subscription_ids))
     if not ids:

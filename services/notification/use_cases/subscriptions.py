@@ -23,7 +23,6 @@ from services.notification.dao.subscriptions import (
     dao_create_subscription,
     dao_get_subscription,
     dao_list_subscriptions,
-    subscription_patterns,
 )
 from services.notification.deps import Dependencies
 from services.notification.domain.statuses import SubscriptionStatus
@@ -115,7 +114,7 @@ def queue_webhook_deliveries(
     subscribers = [
         subscription.subscription_id
         for subscription in dao_active_subscriptions(uow.session)
-        if subscribes_to(subscription_patterns(subscription), event_type)
+        if subscribes_to(subscription.patterns, event_type)
     ]
     if subscribers:
         dao_queue_webhook_deliveries(
