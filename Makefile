@@ -41,6 +41,9 @@ lint: install ## ruff over the whole tree
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+typecheck: install ## mypy over shared/, every service's domain/ and sscardctl/ (pyproject.toml)
+	$(BIN)/mypy
+
 bench: install ## benchmarks, each beside its baseline measured in the same run
 	$(BIN)/python -m tests.bench $(ARGS)
 
