@@ -8,6 +8,7 @@ minimum fields; fields added here are additions, never renames.
 
 from __future__ import annotations
 
+import builtins
 import functools
 from dataclasses import dataclass
 
@@ -209,7 +210,8 @@ class CardPrintRequest(EventData):
 @dataclass(frozen=True)
 class EventContract:
     type: str
-    schema: type[EventData]
+    # `builtins.`: inside this class body `type` names the field above.
+    schema: builtins.type[EventData]
     exchange: str
     producer: str
     summary: str
