@@ -79,8 +79,8 @@ def _deliveries_per_second(url: str, workdir: Path) -> tuple[float, dict]:
     from services.notification import models
     from services.notification.dao.subscriptions import dao_create_subscription
     from services.notification.deps import build
+    from services.notification.dispatcher import Dispatcher
     from services.notification.domain.webhooks import SECRET_COLUMN, new_secret, public_payload
-    from services.notification.housekeeping import Dispatcher
     from services.notification.use_cases.subscriptions import queue_webhook_deliveries
     from shared.config import load_settings
     from shared.migrations import upgrade

@@ -23,7 +23,7 @@ FORBIDDEN_IN_DOMAIN = frozenset(
     {"flask", "werkzeug", "sqlalchemy", "requests", "pika", "marshmallow"}
 )
 
-# The top of services/<svc>/ (SHAPE.md); handlers.py and worker.py go with subscriptions.
+# The top of services/<svc>/ (docs/architecture.md); handlers.py and worker.py go with subscriptions.
 REQUIRED = frozenset(
     {"__init__.py", "app.py", "config.py", "deps.py", "models.py", "api", "domain", "use_cases",
      "migrations"}
@@ -31,7 +31,7 @@ REQUIRED = frozenset(
 OPTIONAL = frozenset({"adapters", "housekeeping.py"})
 CONSUMER = frozenset({"handlers.py", "worker.py"})
 DAO = ("dao.py", "dao")
-ONLY_IN = {"templates": "notification"}
+ONLY_IN = {"templates": "notification", "dispatcher.py": "notification"}
 IGNORED = frozenset({"__pycache__"})
 
 EDGE_LIMIT = 30  # a route or an event handler

@@ -2,7 +2,7 @@
 notifications, each leased to this dispatcher), and recording how each send went — a
 delivery's next attempt or its end, a subscription's run of failures and its disabling, a
 notification's retry. The decisions are domain/delivery.py's; the threads that send are the
-dispatcher's (housekeeping.py)."""
+dispatcher's (dispatcher.py)."""
 
 from __future__ import annotations
 

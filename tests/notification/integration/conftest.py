@@ -12,8 +12,8 @@ from sqlalchemy import select
 
 from services.notification.app import create_app
 from services.notification.deps import Dependencies
+from services.notification.dispatcher import Dispatcher
 from services.notification.handlers import HANDLERS
-from services.notification.housekeeping import Dispatcher
 from services.notification.models import Notification, WebhookDelivery
 from shared.config import Settings
 from shared.messaging.connection import connection_parameters

@@ -1,5 +1,5 @@
-"""The dispatcher process (`python -m shared.process notification housekeeping`, or
-`python -m services.notification.housekeeping`): sends what the consumer queued — webhook
+"""The dispatcher process (`python -m shared.process notification dispatcher`, or
+`python -m services.notification.dispatcher`): sends what the consumer queued — webhook
 deliveries to integrators and notifications to citizens' channels — and records how each
 attempt went.
 
