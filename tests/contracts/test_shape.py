@@ -23,7 +23,8 @@ FORBIDDEN_IN_DOMAIN = frozenset(
     {"flask", "werkzeug", "sqlalchemy", "requests", "pika", "marshmallow"}
 )
 
-# The top of services/<svc>/ (docs/architecture.md); handlers.py and worker.py go with subscriptions.
+# The top of services/<svc>/ (docs/architecture.md); handlers.py and worker.py go with
+# subscriptions.
 REQUIRED = frozenset(
     {"__init__.py", "app.py", "config.py", "deps.py", "models.py", "api", "domain", "use_cases",
      "migrations"}
