@@ -6,7 +6,7 @@ registration service serves `GET /internal/v1/revocations` (service tokens only)
 `{items: [{account_id, since}]}`, each a disabled or locked account, or one whose password was
 reset, and the moment from which its earlier tokens are refused. Every other service keeps
 that list in memory (`RevocationList`) and its token verifier refuses a token of a listed
-account issued (`iat`) before `since`.
+account issued (`iat`) before `since` (or within its second).
 
 The list is refreshed every `refresh_interval` seconds (30) in the background, when tokens are
 being verified: a verification never waits for it, unless the list is older than `max_age`
@@ -37,10 +37,11 @@ class Revocations(Protocol):
 
 
 def issued_before(issued_at: int, since: float) -> bool:
-    """Whether a token issued at `issued_at` (whole seconds, as `iat`) predates `since`. A token
-    issued within the same second as the revocation is kept: `iat` cannot tell them apart, and
-    refusing it would refuse the first token after a password reset."""
-    return issued_at < int(since)
+    """Whether a token issued at `issued_at` (whole seconds, as `iat`) may predate `since`. A
+    token issued within the second of the revocation counts as before it: `iat` cannot tell,
+    and only a token of an account whose password was reset in that same second is refused
+    wrongly (its holder logs in again)."""
+    return issued_at <= since
 
 
 class RevocationList:

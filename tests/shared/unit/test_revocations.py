@@ -58,8 +58,9 @@ def test_a_token_issued_before_its_account_was_revoked_is_refused(authority):
     assert verifier.verify(authority.token([SERVICE], subject="service:printing"))
 
 
-def test_a_token_issued_in_the_second_of_the_revocation_is_kept():
-    assert issued_before(99, 100.7) and not issued_before(100, 100.7)
+def test_a_token_issued_in_the_second_of_the_revocation_counts_as_before_it():
+    assert issued_before(99, 100.7) and issued_before(100, 100.7)
+    assert not issued_before(101, 100.7)
 
 
 def test_a_remembered_token_is_refused_once_its_account_is_revoked(authority):
