@@ -50,6 +50,13 @@ class AccountRegistered(EventData):
     name = fields.String(required=True)
 
 
+class AccountLocked(EventData):
+    account_id = fields.UUID(required=True)
+    reason = fields.String(
+        required=True, validate=validate.OneOf(("identity_proven_by_another_account",))
+    )
+
+
 class OutletUpserted(EventData):
     outlet_id = fields.UUID(required=True)
     bank_code = fields.String(required=True)
@@ -237,6 +244,15 @@ REGISTRY: dict[str, EventContract] = {
             EVENTS_EXCHANGE,
             "registration",
             "A citizen registered an account with their real name.",
+            public=False,
+        ),
+        EventContract(
+            "account.locked",
+            AccountLocked,
+            EVENTS_EXCHANGE,
+            "registration",
+            "A citizen account was locked: another account with its ID number proved that it "
+            "is that person's (an application of theirs was approved).",
             public=False,
         ),
         EventContract(

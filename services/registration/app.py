@@ -8,6 +8,7 @@ from services.registration import __doc__ as package_doc
 from services.registration import config, deps, models
 from services.registration.adapters.signing_keys import KeyRingJwks
 from services.registration.api import BLUEPRINTS, ROOT_BLUEPRINTS
+from services.registration.use_cases.account_states import OwnRevocations
 from shared.auth.tokens import TokenVerifier
 from shared.config import Settings
 from shared.web.app import create_service_app
@@ -25,9 +26,12 @@ def create_app(settings: Settings | None = None) -> Flask:
         description=package_doc,
         blueprints=BLUEPRINTS,
         root_blueprints=ROOT_BLUEPRINTS,
-        # Its own tokens are verified against its own key ring, not over HTTP to itself.
+        # Its own tokens are verified against its own key ring and its own accounts' states,
+        # not over HTTP to itself.
         verifier=TokenVerifier(
-            KeyRingJwks(dependencies.keys), leeway=settings.token_leeway_seconds
+            KeyRingJwks(dependencies.keys),
+            leeway=settings.token_leeway_seconds,
+            revocations=OwnRevocations(dependencies),
         ),
         database=dependencies.database,
         deps=dependencies,

@@ -29,10 +29,15 @@ class RegistrationOptions:
     argon2_time_cost: int
     argon2_memory_kib: int
     argon2_parallelism: int
+    # The bound on argon2 work per process (domain.hash_slots).
+    hash_concurrency: int
+    hash_wait_seconds: float
+    hash_max_waiting: int
 
 
 def options(settings: Settings) -> RegistrationOptions:
     default_keys_dir = settings.keys_dir / "registration-jwt"
+    hash_concurrency = settings.get_int("HASH_CONCURRENCY", 2)
     return RegistrationOptions(
         access_token_ttl_seconds=settings.get_int("ACCESS_TOKEN_TTL_SECONDS", 900),
         service_token_ttl_seconds=settings.get_int("SERVICE_TOKEN_TTL_SECONDS", 300),
@@ -44,4 +49,7 @@ def options(settings: Settings) -> RegistrationOptions:
         argon2_time_cost=settings.get_int("ARGON2_TIME_COST", RFC_9106_LOW_MEMORY.time_cost),
         argon2_memory_kib=settings.get_int("ARGON2_MEMORY_KIB", RFC_9106_LOW_MEMORY.memory_cost),
         argon2_parallelism=settings.get_int("ARGON2_PARALLELISM", RFC_9106_LOW_MEMORY.parallelism),
+        hash_concurrency=max(1, hash_concurrency),
+        hash_wait_seconds=settings.get_float("HASH_WAIT_SECONDS", 2.0),
+        hash_max_waiting=settings.get_int("HASH_MAX_WAITING", 2 * hash_concurrency),
     )

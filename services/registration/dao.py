@@ -6,7 +6,7 @@ from __future__ import annotations
 import hashlib
 from datetime import datetime
 
-from sqlalchemy import delete, select, text, update
+from sqlalchemy import delete, or_, select, text, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -17,8 +17,8 @@ from shared.pii import FieldCipher
 
 
 class DuplicateAccount(Exception):
-    """The database refused a second account with this `phone` or `id_number` (a concurrent
-    registration won the race)."""
+    """The database refused a second account with this `phone` (a concurrent registration won
+    the race)."""
 
     def __init__(self, field: str) -> None:
         super().__init__(field)
@@ -120,3 +120,39 @@ def dao_delete_login_failures_before(
     if phone is not None:
         statement = statement.where(LoginFailure.phone == phone)
     session.execute(statement)
+
+
+# Account states (domain.account_states): disabled, locked, proven, revoked tokens.
+
+
+def dao_get_accounts_by_id_number_index(
+    session: Session, index: str, *, for_update: bool = False
+) -> list[Account]:
+    """Every account with this ID number, in a fixed order (so concurrent lockers wait for one
+    another rather than deadlock)."""
+    statement = select(Account).where(Account.id_number_index == index).order_by(Account.account_id)
+    if for_update:
+        statement = statement.with_for_update()
+    return list(session.scalars(statement))
+
+
+def dao_set_account_state(session: Session, account_id: str, **values) -> None:
+    """Sets some of `disabled_at`, `locked_at`, `lock_reason`, `identity_proven_at`,
+    `tokens_revoked_at` (and `password_hash`)."""
+    session.execute(update(Account).where(Account.account_id == account_id).values(**values))
+
+
+def dao_get_revocations(session: Session, *, revoked_after: datetime) -> list[tuple[str, datetime]]:
+    """(account id, tokens revoked at) of every disabled or locked account, and of every other
+    account whose tokens were revoked after `revoked_after`."""
+    rows = session.execute(
+        select(Account.account_id, Account.tokens_revoked_at).where(
+            Account.tokens_revoked_at.is_not(None),
+            or_(
+                Account.disabled_at.is_not(None),
+                Account.locked_at.is_not(None),
+                Account.tokens_revoked_at > revoked_after,
+            ),
+        )
+    )
+    return [(account_id, revoked_at) for account_id, revoked_at in rows]

@@ -1,7 +1,8 @@
 """The registration service's dependencies: its settings, its database, its options and what it
-reaches beyond them (the signing key ring, the token issuer, the password hasher, the login
-throttle, the field cipher) and a clock, settable in tests so throttling windows pass without
-sleeping. Built once per process; the one way anything reaches them."""
+reaches beyond them (the signing key ring, the token issuer, the password hasher and its bound
+on concurrent hashing, the login throttle, the field cipher) and a clock, settable in tests so
+throttling windows pass without sleeping. Built once per process; the one way anything
+reaches them."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from typing import cast
 
 from services.registration import config, models
 from services.registration.adapters.signing_keys import TokenIssuer, signing_keys
+from services.registration.domain.hash_slots import BoundedPasswords, HashSlots
 from services.registration.domain.passwords import Passwords
 from services.registration.domain.throttle import LoginThrottle
 from shared.config import Settings
@@ -46,12 +48,21 @@ class Dependencies:
         )
 
     @cached_property
-    def passwords(self) -> Passwords:
-        return Passwords(
+    def hash_slots(self) -> HashSlots:
+        return HashSlots(
+            self.options.hash_concurrency,
+            max_wait=self.options.hash_wait_seconds,
+            max_waiting=self.options.hash_max_waiting,
+        )
+
+    @cached_property
+    def passwords(self) -> BoundedPasswords:
+        hasher = Passwords(
             time_cost=self.options.argon2_time_cost,
             memory_kib=self.options.argon2_memory_kib,
             parallelism=self.options.argon2_parallelism,
         )
+        return BoundedPasswords(hasher, self.hash_slots)
 
     @cached_property
     def throttle(self) -> LoginThrottle:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, String, Text
+from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from shared.db import UTCDateTime, new_metadata, utcnow
@@ -20,8 +20,10 @@ class Base(DeclarativeBase):
 
 class Account(Base):
     """A citizen (with an ID number) or a staff member (without one, with a role and, for a
-    bank operator, a bank). Uniqueness of phone and ID number is the database's job, so two
-    concurrent registrations cannot both win."""
+    bank operator, a bank). Uniqueness of the phone is the database's job, so two concurrent
+    registrations cannot both win. The ID number is not unique: whoever registered another
+    person's number never blocks that person; the account whose person proves the identity
+    (an approved application) locks the others (docs/registration.md, "No squatting")."""
 
     __tablename__ = "accounts"
 
@@ -32,9 +34,20 @@ class Account(Base):
     bank_code: Mapped[str | None] = mapped_column(String(32))
     # AES-GCM ciphertext (shared.pii.FieldCipher); found again by its keyed blind index.
     id_number_encrypted: Mapped[str | None] = mapped_column(Text)
-    id_number_index: Mapped[str | None] = mapped_column(String(64), unique=True)
+    id_number_index: Mapped[str | None] = mapped_column(String(64), index=True)
     password_hash: Mapped[str] = mapped_column(String(255))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Set when an application of this account's was approved: its person passed the face
+    # check against the identity registry, and the ID number is bound to this account.
+    identity_proven_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Staff only (sscardctl staff disable); cleared by `enable`.
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A citizen account whose ID number another account proved (LOCK_REASONS in domain).
+    locked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    lock_reason: Mapped[str | None] = mapped_column(String(64))
+    # Tokens issued before this moment are refused (disabled, locked, password reset); served
+    # by GET /internal/v1/revocations to every other service's token verifier.
+    tokens_revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     __table_args__ = (
         CheckConstraint(
@@ -51,6 +64,13 @@ class Account(Base):
             "(role = 'bank_operator' AND bank_code IS NOT NULL) "
             "OR (role <> 'bank_operator' AND bank_code IS NULL)",
             name="bank_operators_have_a_bank",
+        ),
+        # The revocation list reads these; nearly every account has neither.
+        Index(
+            "ix_accounts_tokens_revoked_at",
+            "tokens_revoked_at",
+            postgresql_where=text("tokens_revoked_at IS NOT NULL"),
+            sqlite_where=text("tokens_revoked_at IS NOT NULL"),
         ),
     )
 

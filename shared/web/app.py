@@ -14,6 +14,7 @@ from flask_smorest import Blueprint as ApiBlueprint
 from sqlalchemy import MetaData
 from werkzeug.exceptions import HTTPException
 
+from shared.auth.revocations import REVOCATIONS_PATH, RevocationList
 from shared.auth.service_tokens import ServiceTokenClient
 from shared.auth.token_cache import CachingVerifier
 from shared.auth.tokens import JwksClient, TokenVerifier
@@ -121,6 +122,11 @@ def create_service_app(
         TokenVerifier(
             JwksClient(settings.registration_url + JWKS_PATH),
             leeway=settings.token_leeway_seconds,
+            # Asked for with this service's own token, once there are tokens to verify.
+            revocations=RevocationList(
+                settings.registration_url + REVOCATIONS_PATH,
+                lambda: app.extensions["sscard"].service_tokens.headers(),
+            ),
         )
     )
     readiness = ReadinessProbe({"database": database.ping, "broker": broker_check(settings)})

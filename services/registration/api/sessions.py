@@ -41,6 +41,12 @@ class AccessTokenSchema(Schema):
 @blp.response(200, AccessTokenSchema)
 @blp.alt_response(401, description="Wrong phone or password (the same answer for both)")
 @blp.alt_response(429, description="Too many failures for this phone; see Retry-After")
+@blp.alt_response(
+    403,
+    description="Right password, but the account is disabled (code `account_disabled`) or "
+    "locked (code `account_locked`)",
+)
+@blp.alt_response(503, description="Busy hashing passwords; see Retry-After")
 def create_session(credentials: dict, uow: UnitOfWork):
     """Log in: an access token for the account with this phone and password.
 

@@ -30,6 +30,11 @@ PHONE_RULE = "A mainland mobile number: 11 digits starting with 13 to 19."
 NAME_MIN_LENGTH, NAME_MAX_LENGTH = 2, 30
 # The interpunct of transliterated names (e.g. 阿依古丽·买买提).
 NAME_SEPARATOR = "·"
+# Staff names may also be written in Latin letters, parts joined by one space ("Li Ming").
+# Citizens' may not: a citizen's name is the one on their ID card and in the identity registry,
+# where parts are joined by · and never by a space, so a space there is a typo that the
+# registry would refuse anyway.
+STAFF_NAME_SPACE = " "
 PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH = 8, 128
 BANK_CODE_PATTERN = r"^[A-Za-z0-9_]{2,32}$"
 
@@ -81,14 +86,20 @@ def phone_problems(phone: str) -> list[str]:
     return []
 
 
-def name_problems(name: str) -> list[str]:
+def name_problems(name: str, *, staff: bool = False) -> list[str]:
     """2–30 characters, each a letter (Chinese characters are letters) or the separator `·`,
-    which may only stand between two parts of the name."""
+    which may only stand between two parts of the name; for staff also a single space between
+    two parts."""
     if not NAME_MIN_LENGTH <= len(name) <= NAME_MAX_LENGTH:
         return [f"A name has {NAME_MIN_LENGTH} to {NAME_MAX_LENGTH} characters."]
-    if not all(char.isalpha() or char == NAME_SEPARATOR for char in name):
+    separators = (NAME_SEPARATOR, STAFF_NAME_SPACE) if staff else (NAME_SEPARATOR,)
+    if not all(char.isalpha() or char in separators for char in name):
+        if staff:
+            return ["A name contains only letters, Chinese characters, · and single spaces."]
         return ["A name contains only letters, Chinese characters and the separator ·."]
-    if any(not part for part in name.split(NAME_SEPARATOR)):
+    if any(not part for part in re.split("|".join(map(re.escape, separators)), name)):
+        if staff:
+            return ["· and spaces may only stand, one at a time, between two parts of a name."]
         return ["The separator · may only stand between two parts of a name."]
     return []
 
@@ -178,7 +189,7 @@ def create_staff(
         {
             "role": [] if role in STAFF_ROLES else [f"A staff role is one of {STAFF_ROLES}."],
             "phone": phone_problems(phone),
-            "name": name_problems(name),
+            "name": name_problems(name, staff=True),
             "password": password_problems(password, phone=phone),
             "bank_code": bank_code_problems(role, bank_code),
         }
