@@ -11,10 +11,24 @@ import pytest
 from sqlalchemy import select
 
 from services.registration.domain.accounts import ACCOUNT_REGISTERED, AccountExists
+from services.registration.domain.coded_errors import (
+    AddressThrottled,
+    CodeResendThrottled,
+    IdentityNotConfirmed,
+    PhoneNotConfirmed,
+)
+from services.registration.domain.limits import AddressLimit, LimitedAction
 from services.registration.domain.throttle import LoginThrottled
-from services.registration.models import ID_NUMBER_COLUMN, Account, LoginFailure
-from services.registration.use_cases import accounts, identity, phone_codes, sessions, tokens
-from shared.errors import InvalidInput, NotFound, Unauthorized
+from services.registration.models import ID_NUMBER_COLUMN, Account, LoginFailure, PhoneCode
+from services.registration.use_cases import (
+    accounts,
+    identity,
+    limits,
+    phone_codes,
+    sessions,
+    tokens,
+)
+from shared.errors import InvalidInput, NotFound, TransientError, Unauthorized
 from shared.testing.tokens import TEST_SERVICE_SECRET
 from shared.uow import UnitOfWork
 from tests.registration.factories import (
@@ -236,3 +250,94 @@ def test_the_verification_keys_are_the_rings_public_keys(deps):
     (key,) = tokens.verification_keys(deps)["keys"]
     assert key == deps.keys.current().public_jwk()
     assert "d" not in key
+
+
+# Phone codes, the registry and the carrier, per-address limits
+
+
+def test_a_code_is_texted_and_kept_only_as_an_hmac(deps):
+    phone = next_phone()
+    answer = run(deps, phone_codes.request_phone_code, phone=phone, purpose="register")
+    assert answer == {"expires_in": 300, "resend_after": 60}
+    (text,) = deps.sms.texts_to(phone)
+    code = code_in(text)
+    with deps.database.session_factory() as session:
+        (row,) = session.scalars(select(PhoneCode))
+    assert code not in row.code_hmac and row.failed_attempts == 0
+
+
+def test_a_reset_code_goes_only_to_a_citizen_and_the_answer_is_the_same(deps):
+    body = citizen()
+    register(deps, **body)
+    deps.clock.advance(61)
+    stranger = next_phone()
+    answers = [
+        run(deps, phone_codes.request_phone_code, phone=phone, purpose="reset_password")
+        for phone in (body["phone"], stranger)
+    ]
+    assert answers[0] == answers[1]
+    assert len(deps.sms.texts_to(body["phone"])) == 2
+    assert deps.sms.texts_to(stranger) == []
+
+
+def test_wrong_tries_count_and_the_fifth_kills_the_code(deps):
+    phone = next_phone()
+    run(deps, phone_codes.request_phone_code, phone=phone, purpose="register")
+    code = code_in(deps.sms.texts_to(phone)[0])
+    wrong = next(f"{n:06d}" for n in range(10) if f"{n:06d}" != code)
+    for _ in range(5):
+        assert (
+            run(deps, phone_codes.check_phone_code, phone=phone, purpose="register", code=wrong)
+            is None
+        )
+    assert (
+        run(deps, phone_codes.check_phone_code, phone=phone, purpose="register", code=code) is None
+    )
+
+
+def test_a_phone_waits_a_minute_between_codes(deps):
+    phone = next_phone()
+    run(deps, phone_codes.request_phone_code, phone=phone, purpose="register")
+    deps.clock.advance(59)
+    with pytest.raises(CodeResendThrottled) as throttled:
+        run(deps, phone_codes.request_phone_code, phone=phone, purpose="register")
+    assert throttled.value.retry_after == 1
+
+
+def test_registry_down_creates_nothing_and_keeps_the_code(deps):
+    body = citizen()
+    deps.registry.add(body["id_number"], body["name"])
+    deps.carrier.own(body["phone"], body["name"], body["id_number"])
+    code = proven_code(deps, body["phone"])
+    deps.registry.down = True
+    with pytest.raises(TransientError):
+        run(deps, accounts.register_citizen, code=code, **body)
+    assert stored_accounts(deps) == [] and outbox_events(deps) == []
+    deps.registry.down = False
+    run(deps, accounts.register_citizen, code=code, **body)
+    assert len(stored_accounts(deps)) == 1
+
+
+def test_the_registry_and_the_carrier_must_each_confirm(deps):
+    body = citizen()
+    deps.carrier.own(body["phone"], body["name"], body["id_number"])
+    with pytest.raises(IdentityNotConfirmed):
+        run(deps, accounts.register_citizen, code=proven_code(deps, body["phone"]), **body)
+    deps.registry.add(body["id_number"], body["name"])
+    deps.carrier.own(body["phone"], "李四", body["id_number"])
+    with pytest.raises(PhoneNotConfirmed):
+        run(deps, accounts.register_citizen, code=proven_code(deps, body["phone"]), **body)
+    assert stored_accounts(deps) == [] and outbox_events(deps) == []
+
+
+def test_an_address_meets_its_limit_and_another_does_not(deps):
+    deps.address_limit = AddressLimit(limit=2)
+    for _ in range(2):
+        run(deps, limits.count_address_attempt, address="10.1.1.1", action=LimitedAction.LOGIN)
+    with pytest.raises(AddressThrottled) as throttled:
+        run(deps, limits.count_address_attempt, address="10.1.1.1", action=LimitedAction.LOGIN)
+    assert throttled.value.retry_after == 3600
+    run(deps, limits.count_address_attempt, address="10.1.1.1", action=LimitedAction.ACCOUNT)
+    run(deps, limits.count_address_attempt, address="10.1.1.2", action=LimitedAction.LOGIN)
+    deps.clock.advance(3600)
+    run(deps, limits.count_address_attempt, address="10.1.1.1", action=LimitedAction.LOGIN)
