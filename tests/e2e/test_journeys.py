@@ -227,7 +227,9 @@ def test_a_name_the_registry_does_not_confirm_gets_no_account(stack):
     assert refused.status_code == 422, refused.text
     assert refused.json()["code"] == "identity_not_confirmed"
     # Nor does a phone the carrier has under somebody else (here: 李娜's) register 王芳.
-    impostor = try_to_register(stack, WANG_FANG, phone=phone)
+    hers = new_phone()
+    own_phone(stack, hers, LI_NA)
+    impostor = try_to_register(stack, WANG_FANG, phone=hers)
     assert impostor.status_code == 422, impostor.text
     assert impostor.json()["code"] == "phone_not_confirmed"
 
