@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from services.registration import __doc__ as package_doc
 from services.registration import config, deps, models
@@ -36,6 +37,10 @@ def create_app(settings: Settings | None = None) -> Flask:
         database=dependencies.database,
         deps=dependencies,
     )
+    hops = dependencies.options.trusted_proxy_hops
+    if hops:
+        # Only then is X-Forwarded-For the client's address (the per-address limits' key).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops)  # type: ignore[method-assign]
     api = app.extensions["flask-smorest"]["apis"][""]["ext_obj"]
     # POST /service-tokens authenticates with the service's name and the internal secret.
     api.spec.components.security_scheme("basicAuth", {"type": "http", "scheme": "basic"})

@@ -33,6 +33,14 @@ class RegistrationOptions:
     hash_concurrency: int
     hash_wait_seconds: float
     hash_max_waiting: int
+    # Texted one-time codes (use_cases.phone_codes).
+    code_ttl_seconds: int
+    code_max_attempts: int
+    code_resend_seconds: int
+    # Code requests, account creations and log-ins per client address and hour; 0 = no limit.
+    address_limit_per_hour: int
+    # Reverse proxies in front that add X-Forwarded-For (0: the header is ignored).
+    trusted_proxy_hops: int
 
 
 def options(settings: Settings) -> RegistrationOptions:
@@ -52,4 +60,9 @@ def options(settings: Settings) -> RegistrationOptions:
         hash_concurrency=max(1, hash_concurrency),
         hash_wait_seconds=settings.get_float("HASH_WAIT_SECONDS", 2.0),
         hash_max_waiting=settings.get_int("HASH_MAX_WAITING", 2 * hash_concurrency),
+        code_ttl_seconds=settings.get_int("CODE_TTL_SECONDS", 300),
+        code_max_attempts=settings.get_int("CODE_MAX_ATTEMPTS", 5),
+        code_resend_seconds=settings.get_int("CODE_RESEND_SECONDS", 60),
+        address_limit_per_hour=settings.get_int("ADDRESS_LIMIT_PER_HOUR", 20),
+        trusted_proxy_hops=settings.get_int("TRUSTED_PROXY_HOPS", 0),
     )

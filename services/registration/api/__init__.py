@@ -5,10 +5,18 @@ from services.registration.api import (
     identity,
     jwks,
     revocations,
+    password_resets,
+    phone_codes,
     service_tokens,
     sessions,
 )
 
-BLUEPRINTS: list = [accounts.blp, sessions.blp, service_tokens.blp]
+BLUEPRINTS: list = [
+    accounts.blp,
+    phone_codes.blp,
+    password_resets.blp,
+    sessions.blp,
+    service_tokens.blp,
+]
 # Served at the root, outside /api/v1.
 ROOT_BLUEPRINTS: list = [jwks.blp, identity.blp, revocations.blp]

@@ -47,8 +47,7 @@ class PasswordHashing(Protocol):
 
 
 PHONE_TAKEN = "This phone number already has an account."
-ID_NUMBER_TAKEN = "This ID number already has an account."
-_TAKEN = {"phone": PHONE_TAKEN, "id_number": ID_NUMBER_TAKEN}
+_TAKEN = {"phone": PHONE_TAKEN}
 
 
 class AccountExists(Conflict):
@@ -56,10 +55,12 @@ class AccountExists(Conflict):
 
 
 def account_exists(taken: list[str]) -> AccountExists:
-    """The answer when these fields (`phone`, `id_number`) already belong to an account."""
+    """The answer when these fields (only `phone`: an ID number may have several accounts)
+    already belong to an account."""
     return AccountExists(
         "An account already exists for these details.",
         errors={name: [_TAKEN[name]] for name in taken},
+        extra={"code": "account_exists"},
     )
 
 
@@ -145,16 +146,20 @@ def _raise_if_any(problems: dict[str, list[str]]) -> None:
         raise InvalidInput("One or more fields are invalid.", errors=problems)
 
 
-def register_citizen(
-    *,
-    phone: str,
-    password: str,
-    name: str,
-    id_number: str,
-    passwords: PasswordHashing,
-    today: date | None = None,
-) -> NewAccount:
-    """A citizen's account: the public API can make no other kind."""
+@dataclass(frozen=True)
+class CitizenDetails:
+    """A citizen's registration that passed every rule, before any slow or outside check."""
+
+    phone: str
+    password: str
+    name: str  # normalised
+    id_number: str  # normalised (NFKC, upper-case X)
+
+
+def check_citizen(
+    *, phone: str, password: str, name: str, id_number: str, today: date | None = None
+) -> CitizenDetails:
+    """The registration's fields, normalised; InvalidInput naming every bad field at once."""
     name = normalise_name(name)
     _raise_if_any(
         {
@@ -164,14 +169,43 @@ def register_citizen(
             "password": password_problems(password, phone=phone, id_number=id_number),
         }
     )
+    number = parse_resident_id(id_number, today=today).number
+    return CitizenDetails(phone=phone, password=password, name=name, id_number=number)
+
+
+def citizen_account(details: CitizenDetails, password_hash: str) -> NewAccount:
+    """A citizen's account: the public API can make no other kind."""
     return NewAccount(
         account_id=str(uuid.uuid4()),
-        phone=phone,
-        name=name,
+        phone=details.phone,
+        name=details.name,
         role=CITIZEN,
-        password_hash=passwords.hash(password),
-        id_number=parse_resident_id(id_number, today=today).number,
+        password_hash=password_hash,
+        id_number=details.id_number,
     )
+
+
+def register_citizen(
+    *,
+    phone: str,
+    password: str,
+    name: str,
+    id_number: str,
+    passwords: PasswordHashing,
+    today: date | None = None,
+) -> NewAccount:
+    """`check_citizen` then `citizen_account`, hashing in between."""
+    details = check_citizen(
+        phone=phone, password=password, name=name, id_number=id_number, today=today
+    )
+    return citizen_account(details, passwords.hash(password))
+
+
+def registry_confirms(person: dict | None, details: CitizenDetails) -> bool:
+    """True when the identity registry knows this ID number under exactly this name."""
+    if person is None or not isinstance(person.get("name"), str):
+        return False
+    return normalise_name(person["name"]) == details.name
 
 
 def create_staff(
