@@ -169,6 +169,8 @@ def dao_get_revocations(session: Session, *, revoked_after: datetime) -> list[tu
         )
     )
     return [(account_id, revoked_at) for account_id, revoked_at in rows]
+
+
 # Texted one-time codes
 
 

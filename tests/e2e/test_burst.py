@@ -18,7 +18,15 @@ import pytest
 import requests
 
 from shared.resident_id import check_character
-from tests.e2e.client import PASSWORD, Person, an_outlet, applicant, new_phone
+from tests.e2e.client import (
+    PASSWORD,
+    Person,
+    an_outlet,
+    applicant,
+    new_phone,
+    own_phone,
+    texted_code,
+)
 
 pytestmark = pytest.mark.e2e
 
@@ -67,10 +75,18 @@ def with_retries(call) -> requests.Response:
 
 
 def register_new_citizen(stack, recorder: Recorder, person: Person, phone: str) -> None:
-    """Registration's step of the burst, in one place: today a plain POST /api/v1/accounts
-    (issue 16's texted code and registry checks change this one function)."""
+    """Registration's step of the burst, as a person takes it: the person is in the identity
+    registry, the phone is theirs with the carrier, a code is texted and read back, then the
+    account is created (registration may answer 503 + Retry-After under the burst)."""
+    requests.post(
+        stack.url("identity_registry") + "/registry/v1/people",
+        timeout=10,
+        json=person.__dict__ | {"photo_base64": None},
+    ).raise_for_status()
+    own_phone(stack, phone, person)
+    code = texted_code(stack, phone)
     url = stack.url("registration") + "/api/v1/accounts"
-    body = {"phone": phone, "password": PASSWORD, "name": person.name}
+    body = {"phone": phone, "code": code, "password": PASSWORD, "name": person.name}
     body["id_number"] = person.id_number
     response = with_retries(lambda: recorder.call("POST", url, "registration", json=body))
     assert response.status_code == 201, response.text

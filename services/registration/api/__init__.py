@@ -4,9 +4,9 @@ from services.registration.api import (
     accounts,
     identity,
     jwks,
-    revocations,
     password_resets,
     phone_codes,
+    revocations,
     service_tokens,
     sessions,
 )

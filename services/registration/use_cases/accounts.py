@@ -16,7 +16,7 @@ from services.registration.dao import (
     dao_get_account_by_phone,
     dao_insert_account,
     dao_phone_has_account,
-    dao_update_password_hash,
+    dao_set_account_state,
 )
 from services.registration.deps import Dependencies
 from services.registration.domain import accounts
@@ -95,7 +95,13 @@ def reset_password(
     problems = accounts.password_problems(new_password, phone=phone, id_number=id_number)
     if problems:
         raise InvalidInput("One or more fields are invalid.", errors={"new_password": problems})
-    dao_update_password_hash(uow.session, account.account_id, deps.passwords.hash(new_password))
+    # Whoever held the old password may hold tokens too: they stop working with it.
+    dao_set_account_state(
+        uow.session,
+        account.account_id,
+        password_hash=deps.passwords.hash(new_password),
+        tokens_revoked_at=deps.clock(),
+    )
     dao_clear_login_failures(uow.session, phone)
     log.info("password reset for account %s", account.account_id)
 

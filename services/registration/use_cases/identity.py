@@ -19,7 +19,8 @@ def check_identity(
 ) -> dict[str, bool]:
     """`{match}`: true only when the account's name and ID number are the claimed ones AND the
     account is confirmed — the registry confirmed its name + ID number and its phone was proven
-    and confirmed by the carrier at registration (accounts made before those checks are not)."""
+    and confirmed by the carrier at registration (accounts made before those checks are not) —
+    and not locked by another account's proof of the same identity, nor disabled."""
     account = dao_get_account_by_id(session, account_id)
     if account is None:
         raise NotFound("No such account.")
@@ -27,4 +28,5 @@ def check_identity(
     name_matches = account.name == normalise_name(name)
     id_matches = account.id_number_index is not None and account.id_number_index == claimed_index
     confirmed = account.identity_confirmed_at is not None and account.phone_proven_at is not None
-    return {"match": name_matches and id_matches and confirmed}
+    in_good_standing = account.locked_at is None and account.disabled_at is None
+    return {"match": name_matches and id_matches and confirmed and in_good_standing}
