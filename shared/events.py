@@ -24,6 +24,7 @@ CHECKS = (
     "photo_format",
     "photo_single_face",
     "id_card_face_match",
+    "registry_face_match",
     "not_duplicate",
 )
 GENDERS = ("male", "female")
