@@ -37,7 +37,12 @@ def get_case_by_application(query):
 @blp.route("/cases/<uuid:case_id>/registry-photo", methods=["GET"])
 @requires_roles(REVIEWER)
 @transactional
-@blp.response(200, content_type="image/jpeg", description="The photo on file (JPEG)")
+@blp.response(
+    200,
+    {"type": "string", "format": "binary"},
+    content_type="image/jpeg",
+    description="The photo on file (JPEG), `Cache-Control: private, no-store`",
+)
 @blp.alt_response(404, description="No such case, or no photo on file for its applicant")
 @blp.alt_response(503, description="The identity registry is unreachable; try again")
 def registry_photo(case_id: uuid.UUID, uow: UnitOfWork):
