@@ -87,11 +87,13 @@ class Applicant:
 class RegistryAnswer:
     """What the identity registry said: a person, nobody (`person is None`), or nothing at all
     because it stayed unreachable (`unavailable` says why); and the person's photo on file
-    (`photo`, JPEG bytes; None when it has none, or when there is no person)."""
+    (`photo`, JPEG bytes; None when it has none, when there is no person, or when the photo
+    alone could not be fetched: `photo_unavailable` says why)."""
 
     person: dict | None = None
     unavailable: str | None = None
     photo: bytes | None = None
+    photo_unavailable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -324,7 +326,7 @@ def check_face_match(photo: ImageFacts, id_card: ImageFacts, rules: CheckRules) 
 
 def _registry_photo_problem(registry: RegistryAnswer, on_file: ImageFacts | None) -> Reason | None:
     """Why the photo on file cannot be the authority for this case, if it cannot."""
-    if registry.unavailable is not None:
+    if registry.unavailable is not None or registry.photo_unavailable is not None:
         return Reason(
             "registry_photo_unavailable",
             "The identity registry could not be asked for the photo on file; "

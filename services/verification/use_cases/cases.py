@@ -133,7 +133,9 @@ def ask_registry(uow: UnitOfWork, deps: Dependencies, applicant: Applicant) -> R
     """The registry's answer: the person, and their photo on file (the authority the faces are
     compared with). While the registry is down the message is retried with the consumer's
     growing delays; on the last try the case goes to review instead — a fault is never a
-    rejection."""
+    rejection. A person found whose photo could not be fetched is kept: only the faces wait
+    for a reviewer."""
+    person = None
     try:
         person = deps.registry.get_person(applicant.id_number)
         photo = deps.registry.get_photo(applicant.id_number) if person is not None else None
@@ -142,7 +144,10 @@ def ask_registry(uow: UnitOfWork, deps: Dependencies, applicant: Applicant) -> R
         if uow.delivery_retries < uow.retry_budget:
             raise
         log.warning("identity registry still unavailable after %d retries", uow.delivery_retries)
-        return RegistryAnswer(unavailable=f"{exc}, {uow.delivery_retries + 1} attempts")
+        why = f"{exc}, {uow.delivery_retries + 1} attempts"
+        if person is not None:
+            return RegistryAnswer(person=person, photo_unavailable=why)
+        return RegistryAnswer(unavailable=why)
 
 
 def _outcome(verdict: Verdict) -> dict:

@@ -265,6 +265,11 @@ class TestRegistryFaceMatch:
             (RegistryAnswer(person=REGISTERED), None, "registry_photo_missing"),
             (RegistryAnswer(person=None), None, "registry_photo_missing"),
             (RegistryAnswer(unavailable="503"), None, "registry_photo_unavailable"),
+            (
+                RegistryAnswer(person=REGISTERED, photo_unavailable="503"),
+                None,
+                "registry_photo_unavailable",
+            ),
             (ON_FILE, ImageFacts(readable=False), "registry_photo_unreadable"),
             (ON_FILE, ImageFacts(readable=True), "registry_photo_no_face"),
         ],
