@@ -25,6 +25,7 @@ CHECKS = (
     "photo_format",
     "photo_single_face",
     "id_card_face_match",
+    "registry_face_match",
     "not_duplicate",
 )
 GENDERS = ("male", "female")
