@@ -40,7 +40,12 @@ from services.notification.adapters.providers import DeliveryFailed
 from services.notification.dao.deliveries import ClaimedDelivery
 from services.notification.deps import Dependencies, build
 from services.notification.domain.delivery import WebhookAttemptReport
-from services.notification.domain.webhooks import SECRET_COLUMN, secret_key, webhook_headers
+from services.notification.domain.webhooks import (
+    SECRET_COLUMN,
+    delivery_body,
+    secret_key,
+    webhook_headers,
+)
 from services.notification.use_cases.dispatch import (
     NotificationReport,
     NotificationSend,
@@ -316,7 +321,7 @@ class Dispatcher:
     def _send_webhook(self, job: WebhookJob) -> Outcome:
         delivery = job.delivery
         attempted_at = self.clock()
-        payload = delivery.payload.encode()
+        payload = delivery_body(delivery.payload, delivery.holder_ref)
         headers = webhook_headers(
             job.key, delivery.event_id, int(attempted_at.timestamp()), payload
         )

@@ -2,9 +2,10 @@
 
 Every handler runs inside the consumer's transaction (with the inbox row) and only writes
 rows: read models, `queued` notifications for the citizen, and `pending` webhook deliveries
-for subscribers. Nothing is sent from here — the dispatcher does that after this commits, so
-a redelivered or retried event can never send twice, and the unique keys on (event, channel)
-and (subscription, event) hold even if the inbox were bypassed.
+for the subscribers whose scope covers the event. Nothing is sent from here — the dispatcher
+does that after this commits, so a redelivered or retried event can never send twice, and the
+unique keys on (event, channel) and (subscription, event) hold even if the inbox were
+bypassed.
 
 Events of one schema share a handler (every `card.*` status change, every verification
 outcome): they differ only in their type, which picks the template.
@@ -80,13 +81,21 @@ def _tell_citizen(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
 
 
 def _tell_subscribers(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    data = event.data
     queue_webhook_deliveries(
         uow,
         deps,
         event_id=event.id,
         event_type=event.type,
         payload=public_payload(event).decode(),
+        account_id=_text(data.get("account_id")),
+        bank_code=_text(data.get("bank_code")),
+        application_id=_text(data.get("application_id")),
     )
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
 
 
 HANDLERS: dict[str, DependentHandler] = {

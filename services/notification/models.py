@@ -14,6 +14,7 @@ from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, Unique
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from services.notification.domain.channels import DEFAULT_LOCALE
+from services.notification.domain.scopes import Scope, stored_scope
 from services.notification.domain.statuses import (
     DeliveryStatus,
     NotificationStatus,
@@ -122,11 +123,37 @@ class WebhookSubscription(Base):
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     disabled_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # Whose events it may receive (domain/scopes.py), fixed at creation; none: nothing.
+    scope_kind: Mapped[str | None] = mapped_column(String(16), nullable=True)
+    scope_value: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    # Hex key of this subscription's pseudonyms of people (`holder_ref`); never shown.
+    pseudonym_salt: Mapped[str | None] = mapped_column(String(64), nullable=True)
+
+    @property
+    def scope(self) -> Scope | None:
+        return stored_scope(self.scope_kind, self.scope_value)
 
     @property
     def patterns(self) -> list[str]:
         """The glob patterns over event types it asked for (`event_types`, decoded)."""
         return json.loads(self.event_types)
+
+
+class IntegratorScope(Base):
+    """The scope an admin granted an integrator account: what every subscription it creates
+    may see (unless its token names a bank itself)."""
+
+    __tablename__ = "integrator_scopes"
+
+    account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))
+    value: Mapped[str] = mapped_column(String(32))
+    granted_by: Mapped[str] = mapped_column(String(64))
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def scope(self) -> Scope | None:
+        return stored_scope(self.kind, self.value)
 
 
 class WebhookEvent(Base):
@@ -158,6 +185,8 @@ class WebhookDelivery(Base):
     )
     event_id: Mapped[str] = mapped_column(ForeignKey("webhook_events.event_id"))
     event_type: Mapped[str] = mapped_column(String(120))
+    # The subscription's pseudonym of the person the event is about, added to the payload.
+    holder_ref: Mapped[str | None] = mapped_column(String(64), nullable=True)
     # pending → delivered | failed (gave up after the retry window) | cancelled
     status: Mapped[str] = mapped_column(String(10), default=DeliveryStatus.PENDING)
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -80,6 +80,8 @@ def _deliveries_per_second(url: str, workdir: Path) -> tuple[float, dict]:
     from services.notification.dao.subscriptions import dao_create_subscription
     from services.notification.deps import build
     from services.notification.dispatcher import Dispatcher
+    from services.notification.domain.payloads import new_pseudonym_salt
+    from services.notification.domain.scopes import bank_scope
     from services.notification.domain.webhooks import SECRET_COLUMN, new_secret, public_payload
     from services.notification.use_cases.subscriptions import queue_webhook_deliveries
     from shared.config import load_settings
@@ -114,6 +116,8 @@ def _deliveries_per_second(url: str, workdir: Path) -> tuple[float, dict]:
                     f"{url}/{index}",
                     ["card.*"],
                     cipher.encrypt(new_secret(), column=SECRET_COLUMN),
+                    scope=bank_scope("ICBC"),
+                    pseudonym_salt=new_pseudonym_salt(),
                 )
             uow.commit()
         journey = Journey()
@@ -127,6 +131,9 @@ def _deliveries_per_second(url: str, workdir: Path) -> tuple[float, dict]:
                         event_id=event.id,
                         event_type=event.type,
                         payload=public_payload(event).decode(),
+                        account_id=event.data["account_id"],
+                        bank_code=event.data["bank_code"],
+                        application_id=event.data["application_id"],
                     )
                 uow.commit()
         total = EVENTS * SUBSCRIPTIONS

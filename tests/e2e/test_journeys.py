@@ -4,6 +4,7 @@ staff, integrators, the bank) and AMQP (the partner bank simulator), nothing in-
 from __future__ import annotations
 
 import base64
+import json
 
 import pytest
 import requests
@@ -114,12 +115,27 @@ def hand_over(stack, outlet: dict, card_id: str) -> None:
     )
 
 
+def _subject(api: Api) -> str:
+    """The account id a token names (its `sub`; read, not verified)."""
+    claims = api.token.split(".")[1]
+    return json.loads(base64.urlsafe_b64decode(claims + "=" * (-len(claims) % 4)))["sub"]
+
+
 def statuses_in(timeline: list[dict]) -> list[str]:
     return [entry["status"] for entry in timeline]
 
 
 def test_a_citizen_goes_from_registration_to_an_activated_card(stack, receiver):
     integrator = staff(stack, "integrator")
+    # The integrator is the outlet's bank's: an admin grants its account that bank's scope.
+    bank_code = an_outlet(stack)["bank_code"]
+    staff(stack, "admin").call(
+        "PUT",
+        "notification",
+        f"/api/v1/integrators/{_subject(integrator)}/scope",
+        expect=200,
+        json={"kind": "bank", "value": bank_code},
+    )
     subscription = integrator.call(
         "POST",
         "notification",
@@ -129,7 +145,7 @@ def test_a_citizen_goes_from_registration_to_an_activated_card(stack, receiver):
     ).json()
     # With his own phone, registered to him with the carrier (the simulator's seed); the code
     # is read from the SMS gateway simulator's texts.
-    citizen, _account_id = register_citizen(
+    citizen, account_id = register_citizen(
         stack, ZHANG_WEI, phone=DEMO_PHONES[ZHANG_WEI.id_number]
     )
     citizen.call(
@@ -206,6 +222,8 @@ def test_a_citizen_goes_from_registration_to_an_activated_card(stack, receiver):
         verifier.verify(request.body, headers)
         assert headers["content-type"].startswith("application/cloudevents+json")
         assert ZHANG_WEI.id_number.encode() not in request.body
+        assert account_id.encode() not in request.body
+        assert b'"account_id"' not in request.body and b'"decided_by"' not in request.body
 
     # The operator's view of the same story, from every service's own records.
     trace = stack.sscardctl("trace", application_id).stdout

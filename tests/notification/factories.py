@@ -12,6 +12,7 @@ from services.notification import config, models
 from services.notification.adapters.providers import DeliveryFailed, OutgoingMessage
 from services.notification.deps import Dependencies
 from services.notification.domain.channels import CHANNELS
+from shared.auth import INTEGRATOR
 from shared.config import load_settings
 from shared.db import utcnow
 from shared.messaging.envelope import Event, new_event
@@ -161,6 +162,14 @@ class Journey:
             self.card("collected"),
             self.card("activated"),
         ]
+
+
+def bank_integrator(
+    token_authority, bank_code: str = "ICBC", subject: str | None = None
+) -> dict[str, str]:
+    """Headers of an integrator whose token names its bank: its subscriptions see that bank's
+    cards, outlets and applications (the `Journey` default is ICBC)."""
+    return token_authority.headers([INTEGRATOR], subject=subject, bank_code=bank_code)
 
 
 class FakeClock:

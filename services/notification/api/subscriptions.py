@@ -10,6 +10,7 @@ from marshmallow import Schema, fields, validate
 
 from services.notification import deps
 from services.notification.api.fields import UtcTime
+from services.notification.api.scopes import ScopeSchema, scope_view
 from services.notification.domain.statuses import DeliveryStatus, SubscriptionStatus
 from services.notification.models import WebhookSubscription
 from services.notification.use_cases import subscriptions
@@ -40,6 +41,13 @@ class SubscriptionCreateSchema(Schema):
         validate=validate.Length(max=200),
         metadata={"description": "`whsec_` + base64 of 24–64 bytes; generated when omitted"},
     )
+    scope = fields.Nested(
+        ScopeSchema,
+        metadata={
+            "description": "Whose events it receives. Taken from the caller's token or "
+            "granted scope; only an admin without one names it here (docs/integrators.md)"
+        },
+    )
 
 
 class SubscriptionSchema(Schema):
@@ -53,6 +61,7 @@ class SubscriptionSchema(Schema):
     failing_since = UtcTime(allow_none=True)
     disabled_at = UtcTime(allow_none=True)
     disabled_reason = fields.String(allow_none=True)
+    scope = fields.Nested(ScopeSchema, allow_none=True)
 
 
 class CreatedSubscriptionSchema(SubscriptionSchema):
@@ -104,12 +113,15 @@ def _view(subscription: WebhookSubscription) -> dict:
         "failing_since": subscription.failing_since,
         "disabled_at": subscription.disabled_at,
         "disabled_reason": subscription.disabled_reason,
+        "scope": scope_view(subscription.scope),
     }
 
 
 def _caller() -> Caller:
     principal = current_principal()
-    return Caller(principal.subject, is_admin=principal.has_any(ADMIN))
+    return Caller(
+        principal.subject, is_admin=principal.has_any(ADMIN), bank_code=principal.bank_code
+    )
 
 
 # Not idempotent: the stored replay would keep the secret in plain text.
@@ -119,14 +131,16 @@ def _caller() -> Caller:
 @blp.arguments(SubscriptionCreateSchema)
 @blp.response(201, CreatedSubscriptionSchema)
 def create_subscription(payload: dict, uow):
-    """Subscribe a URL to public events. The secret is returned once, here."""
+    """Subscribe a URL to public events within the caller's scope. The secret is returned
+    once, here."""
     created = subscriptions.create_subscription(
         uow,
         deps.current(),
-        owner_id=current_principal().subject,
+        caller=_caller(),
         url=payload["url"],
         event_types=payload["event_types"],
         secret=payload.get("secret"),
+        scope=payload.get("scope"),
     )
     return {**_view(created.subscription), "secret": created.secret}
 

@@ -1,8 +1,9 @@
 """Data access for the notification service, one module per kind of record: `contacts`
 (contacts and channel bindings), `read_models` (outlets and applications heard of),
-`notifications`, `subscriptions` and `deliveries` (webhook deliveries, their events and
-attempts). Each `dao_<verb>_<noun>()` works in the caller's session and transaction (a
-request's or a consumer's unit of work, or one of the dispatcher's short transactions)."""
+`notifications`, `subscriptions`, `scopes` (granted to integrator accounts) and `deliveries`
+(webhook deliveries, their events and attempts). Each `dao_<verb>_<noun>()` works in the
+caller's session and transaction (a request's or a consumer's unit of work, or one of the
+dispatcher's short transactions)."""
 
 from __future__ import annotations
 

@@ -121,3 +121,12 @@ def dao_get_addresses(
         )
     )
     return {(a, c): address for a, c, address in rows if (a, c) in pairs}
+
+
+def dao_bound_channels(session: Session, account_id: str) -> frozenset[str]:
+    """The channels the account has an address on."""
+    return frozenset(
+        session.scalars(
+            select(ChannelBinding.channel).where(ChannelBinding.account_id == account_id)
+        )
+    )

@@ -27,9 +27,10 @@ def dao_queue_webhook_deliveries(
     event_id: str,
     event_type: str,
     payload: str,
-    subscription_ids: Sequence[str],
+    recipients: Mapping[str, str | None],
 ) -> None:
-    if not subscription_ids:
+    """`recipients`: subscription id → the `holder_ref` its delivery carries (or None)."""
+    if not recipients:
         return
     now = utcnow()
     insert_ignoring_duplicates(
@@ -46,12 +47,13 @@ def dao_queue_webhook_deliveries(
                 "subscription_id": subscription_id,
                 "event_id": event_id,
                 "event_type": event_type,
+                "holder_ref": holder_ref,
                 "status": DeliveryStatus.PENDING,
                 "attempt_count": 0,
                 "next_attempt_at": now,
                 "created_at": now,
             }
-            for subscription_id in subscription_ids
+            for subscription_id, holder_ref in recipients.items()
         ],
     )
 
@@ -106,6 +108,7 @@ class ClaimedDelivery:
     url: str
     secret_encrypted: str
     payload: str
+    holder_ref: str | None = None
 
 
 # Long because it is one query with its per-subscription cap, and the lease written back.
@@ -131,6 +134,7 @@ def dao_claim_due_deliveries(
             WebhookSubscription.url,
             WebhookSubscription.secret_encrypted,
             WebhookEvent.payload,
+            WebhookDelivery.holder_ref,
         )
         .join(
             WebhookSubscription,
@@ -168,6 +172,7 @@ def dao_claim_due_deliveries(
                 url=row.url,
                 secret_encrypted=row.secret_encrypted,
                 payload=row.payload,
+                holder_ref=row.holder_ref,
             )
         )
     if claimed:

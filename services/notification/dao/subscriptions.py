@@ -10,13 +10,21 @@ from datetime import datetime
 from sqlalchemy import Row, bindparam, select, update
 from sqlalchemy.orm import Session
 
+from services.notification.domain.scopes import Scope
 from services.notification.domain.statuses import SubscriptionStatus
 from services.notification.models import WebhookSubscription
 from shared.db import new_id, utcnow
 
 
 def dao_create_subscription(
-    session: Session, owner_id: str, url: str, event_types: list[str], secret_encrypted: str
+    session: Session,
+    owner_id: str,
+    url: str,
+    event_types: list[str],
+    secret_encrypted: str,
+    *,
+    scope: Scope,
+    pseudonym_salt: str,
 ) -> WebhookSubscription:
     subscription = WebhookSubscription(
         subscription_id=new_id(),
@@ -26,6 +34,9 @@ def dao_create_subscription(
         secret_encrypted=secret_encrypted,
         status=SubscriptionStatus.ACTIVE,
         created_at=utcnow(),
+        scope_kind=scope.kind.value,
+        scope_value=scope.value,
+        pseudonym_salt=pseudonym_salt,
     )
     session.add(subscription)
     return subscription
@@ -48,14 +59,16 @@ def dao_list_subscriptions(session: Session, owner_id: str | None) -> list[Webho
     return list(session.scalars(query.order_by(WebhookSubscription.created_at)))
 
 
-def dao_active_subscriptions(session: Session) -> list[WebhookSubscription]:
-    return list(
-        session.scalars(
-            select(WebhookSubscription).where(
-                WebhookSubscription.status == SubscriptionStatus.ACTIVE
-            )
-        )
+def dao_active_subscriptions(
+    session: Session, owner_id: str | None = None
+) -> list[WebhookSubscription]:
+    """Every active subscription, or one owner's."""
+    query = select(WebhookSubscription).where(
+        WebhookSubscription.status == SubscriptionStatus.ACTIVE
     )
+    if owner_id is not None:
+        query = query.where(WebhookSubscription.owner_id == owner_id)
+    return list(session.scalars(query))
 
 
 def dao_subscription_states(session: Session, subscription_ids: Iterable[str]) -> dict[str, Row]:

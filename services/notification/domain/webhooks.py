@@ -20,6 +20,12 @@ import secrets
 from collections.abc import Iterable
 from typing import Any
 
+from services.notification.domain.payloads import (
+    HOLDER_REF,
+    PAYLOAD_FIELDS,
+    SUBJECT_FIELDS,
+    outgoing_data,
+)
 from shared.errors import InvalidInput
 from shared.events import REGISTRY
 from shared.logs import mask_id_numbers
@@ -33,21 +39,16 @@ SECRET_BYTES = 32
 MIN_SECRET_BYTES, MAX_SECRET_BYTES = 24, 64
 _PATTERN = re.compile(r"^[a-z0-9_.*?\[\]!-]{1,120}$")
 
-# The events this service hears and is allowed to pass on: public ones only.
+# The events this service hears and is allowed to pass on: public ones with an allow-list.
 DELIVERABLE_TYPES: tuple[str, ...] = tuple(
     sorted(
         binding.routing_key
         for binding in SUBSCRIPTIONS["notification"]
-        if binding.routing_key in REGISTRY and REGISTRY[binding.routing_key].public
+        if binding.routing_key in REGISTRY
+        and REGISTRY[binding.routing_key].public
+        and binding.routing_key in PAYLOAD_FIELDS
     )
 )
-
-# Fields that must never reach an integrator, whatever a producer adds to an event.
-_NEVER_DELIVERED = frozenset(
-    {"id_number", "social_security_number", "applicant", "phone", "photo", "files"}
-)
-# Context attributes a webhook carries; producer-specific extensions stay inside sscard.
-_ENVELOPE_ATTRIBUTES = ("correlationid", "causationid")
 
 
 # -- subscriptions ---------------------------------------------------------------------------
@@ -130,15 +131,10 @@ def webhook_headers(key: bytes, message_id: str, timestamp: int, body: bytes) ->
 
 # -- what an integrator sees -----------------------------------------------------------------
 def public_payload(event: Event) -> bytes:
-    """The CloudEvent as a subscriber receives it: only the fields its schema declares, none of
-    the personal ones, and any string that looks like an ID number masked."""
-    schema = REGISTRY[event.type].schema
-    declared = set(schema().fields)
-    data = {
-        key: _masked(value)
-        for key, value in event.data.items()
-        if key in declared and key not in _NEVER_DELIVERED
-    }
+    """The CloudEvent as every subscriber receives it, before its own `holder_ref` is added
+    (`delivery_body`): only the allow-listed fields of its type (domain/payloads.py), any
+    string that looks like an ID number masked; the subject is the event's own resource id."""
+    data = _masked(outgoing_data(event.type, event.data))
     envelope: dict[str, Any] = {
         "specversion": "1.0",
         "id": event.id,
@@ -148,13 +144,26 @@ def public_payload(event: Event) -> bytes:
         "datacontenttype": "application/json",
         "dataschema": event.dataschema or REGISTRY[event.type].dataschema,
     }
-    if event.subject is not None:
-        envelope["subject"] = _masked(event.subject)
-    for name in _ENVELOPE_ATTRIBUTES:
-        value = getattr(event, name)
-        if value is not None:
-            envelope[name] = _masked(value)
+    subject = data.get(SUBJECT_FIELDS[event.type])
+    if subject is not None:
+        envelope["subject"] = subject
+    if isinstance(data.get("application_id"), str):
+        envelope["correlationid"] = data["application_id"]
     envelope["data"] = data
+    return _encode(envelope)
+
+
+def delivery_body(payload: str, holder_ref: str | None) -> bytes:
+    """The bytes sent to one subscription: the stored payload with that subscription's
+    pseudonym of the person added (`data.holder_ref`), when the event is about one."""
+    if holder_ref is None:
+        return payload.encode()
+    envelope = json.loads(payload)
+    envelope["data"][HOLDER_REF] = holder_ref
+    return _encode(envelope)
+
+
+def _encode(envelope: dict) -> bytes:
     return json.dumps(envelope, ensure_ascii=False, separators=(",", ":")).encode()
 
 
@@ -164,5 +173,5 @@ def _masked(value: Any) -> Any:
     if isinstance(value, list):
         return [_masked(item) for item in value]
     if isinstance(value, dict):
-        return {key: _masked(item) for key, item in value.items() if key not in _NEVER_DELIVERED}
+        return {key: _masked(item) for key, item in value.items()}
     return value

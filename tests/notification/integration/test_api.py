@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from services.notification.models import WebhookSubscription
-from tests.notification.factories import Journey
+from tests.notification.factories import Journey, bank_integrator
 from tests.notification.integration.conftest import make_service
 
 PROBLEM = "application/problem+json"
@@ -125,7 +125,7 @@ def test_subscriptions_are_for_integrators_and_admins_and_owners_see_only_theirs
     service, token_authority
 ):
     client = service.client
-    alice, bob = token_authority.integrator(), token_authority.integrator()
+    alice, bob = bank_integrator(token_authority), bank_integrator(token_authority)
     body = {"url": "http://127.0.0.1:9/hook", "event_types": ["card.*"]}
     problem(
         client.post(
@@ -168,7 +168,7 @@ def test_subscriptions_are_for_integrators_and_admins_and_owners_see_only_theirs
 
 
 def test_deleting_a_subscription_cancels_what_it_had_pending(service, token_authority):
-    alice = token_authority.integrator()
+    alice = bank_integrator(token_authority)
     created = service.subscribe(
         alice, "http://127.0.0.1:9/hook", ["card.*"], secret="whsec_" + "QUJD" * 8
     )
@@ -195,7 +195,7 @@ BAD_SUBSCRIPTIONS = [
 
 
 def test_bad_subscriptions_are_422_problems_that_change_nothing(service, token_authority):
-    alice = token_authority.integrator()
+    alice = bank_integrator(token_authority)
     for body, field in BAD_SUBSCRIPTIONS:
         answer = problem(
             service.client.post("/api/v1/subscriptions", json=body, headers=alice), 422
@@ -209,7 +209,7 @@ def test_by_default_the_guard_refuses_cloud_metadata_and_private_addresses(
 ):
     strict = make_service(settings_factory, WEBHOOK_ALLOW_PRIVATE="0")
     try:
-        alice = token_authority.integrator()
+        alice = bank_integrator(token_authority)
         for url in (
             "http://169.254.169.254/latest/meta-data/iam/security-credentials/",
             "http://10.0.0.8/hook",

@@ -16,7 +16,7 @@ from services.notification.models import WebhookAttempt, WebhookSubscription
 from shared.testing.receivers import Receiver
 from shared.testing.running import running_consumer
 from shared.testing.waiting import event_waiter
-from tests.notification.factories import ID_NUMBER, FakeClock, Journey
+from tests.notification.factories import ID_NUMBER, FakeClock, Journey, bank_integrator
 from tests.notification.integration.conftest import make_service, publish
 
 
@@ -39,7 +39,7 @@ def test_a_delivery_verifies_with_standardwebhooks_and_carries_no_id_number(
     consuming_service, token_authority
 ):
     service = consuming_service
-    integrator = token_authority.integrator()
+    integrator = bank_integrator(token_authority)
     journey = Journey()
     leaky = journey.card("ready_for_pickup")
     # A producer that (wrongly) adds personal data must not get it past the webhook.
@@ -94,7 +94,7 @@ def _more_requests(receiver: Receiver, expected: int) -> bool:
 def test_a_receiver_failing_three_times_gets_the_event_once_with_four_attempts(
     service, token_authority
 ):
-    integrator = token_authority.integrator()
+    integrator = bank_integrator(token_authority)
     journey = Journey()
     with Receiver([500, 503, 502, 200]) as receiver:
         created = service.subscribe(integrator, receiver.url, ["card.shipped"])
@@ -139,8 +139,8 @@ def test_a_hanging_receiver_does_not_delay_a_healthy_one(service, token_authorit
         Receiver(hang=release) as hanging,
         Receiver() as healthy,
     ):
-        service.subscribe(token_authority.integrator(), hanging.url, ["card.printed"])
-        service.subscribe(token_authority.integrator(), healthy.url, ["card.printed"])
+        service.subscribe(bank_integrator(token_authority), hanging.url, ["card.printed"])
+        service.subscribe(bank_integrator(token_authority), healthy.url, ["card.printed"])
         service.handle(*events)
         # Fewer threads than deliveries: a dispatcher without per-subscription limits would
         # have every thread stuck on the hanging receiver.
@@ -175,7 +175,7 @@ def _config(service, **changes):
 def test_a_subscription_failing_for_24_hours_is_disabled_and_its_owner_told(
     service, token_authority
 ):
-    owner = token_authority.integrator()
+    owner = bank_integrator(token_authority)
     service.client.put(
         "/api/v1/channels/email", json={"address": "ops@bank.example"}, headers=owner
     )
@@ -232,7 +232,9 @@ def _status(service, subscription_id: str) -> str:
 def test_only_public_events_reach_subscribers(service, token_authority):
     journey = Journey()
     with Receiver() as receiver:
-        created = service.subscribe(token_authority.admin(), receiver.url, ["*"])
+        created = service.subscribe(
+            token_authority.admin(), receiver.url, ["*"], scope={"kind": "bank", "value": "ICBC"}
+        )
         service.handle(
             journey.account_registered(),
             journey.outlet_upserted(),
@@ -253,12 +255,14 @@ def test_verification_started_reaches_its_subscribers_once_and_never_the_citizen
     journey = Journey()
     started = journey.verification("started")
     with Receiver() as receiver:
-        by_glob = service.subscribe(token_authority.integrator(), receiver.url, ["verification.*"])
+        by_glob = service.subscribe(
+            bank_integrator(token_authority), receiver.url, ["verification.*"]
+        )
         by_name = service.subscribe(
-            token_authority.integrator(), receiver.url, ["verification.started"]
+            bank_integrator(token_authority), receiver.url, ["verification.started"]
         )
         others = service.subscribe(
-            token_authority.integrator(), receiver.url, ["verification.approved", "card.*"]
+            bank_integrator(token_authority), receiver.url, ["verification.approved", "card.*"]
         )
         events = [journey.account_registered(), journey.application_submitted(), started]
         with (
@@ -277,11 +281,11 @@ def test_verification_started_reaches_its_subscribers_once_and_never_the_citizen
         service.dispatcher().run_once()
         received = receiver.wait_for(2)
     assert {r.headers["webhook-id"] for r in received} == {started.id}
-    assert received[0].json()["data"] == {
-        "application_id": journey.application_id,
-        "account_id": journey.account_id,
-        "case_id": journey.case_id,
-    }
+    # The application, and each subscription's own pseudonym of the citizen: no account id,
+    # no case id.
+    assert [r.json()["data"]["application_id"] for r in received] == [journey.application_id] * 2
+    assert all(set(r.json()["data"]) == {"application_id", "holder_ref"} for r in received)
+    assert len({r.json()["data"]["holder_ref"] for r in received}) == 2
     # The citizen hears of the submission, then of the outcome; not that checking began.
     notes = service.notifications(journey.account_id)
     assert {n.event_type for n in notes} == {"application.submitted"}
@@ -293,7 +297,7 @@ def test_the_address_is_checked_again_when_delivering(settings_factory, token_au
     service = make_service(settings_factory)
     try:
         with Receiver() as receiver:
-            created = service.subscribe(token_authority.integrator(), receiver.url, ["card.*"])
+            created = service.subscribe(bank_integrator(token_authority), receiver.url, ["card.*"])
             service.handle(Journey().card("collected"))
             strict = _config(service, allow_private_destinations=False)
             service.dispatcher(config=strict).run_once()
@@ -309,7 +313,7 @@ def test_the_address_is_checked_again_when_delivering(settings_factory, token_au
 
 def test_a_redirect_is_a_failed_attempt_not_followed(service, token_authority):
     with Receiver([307]) as receiver:
-        created = service.subscribe(token_authority.integrator(), receiver.url, ["card.*"])
+        created = service.subscribe(bank_integrator(token_authority), receiver.url, ["card.*"])
         service.handle(Journey().card("activated"))
         service.dispatcher().run_once()
         assert len(receiver.requests) == 1
@@ -321,7 +325,7 @@ def test_a_redirect_is_a_failed_attempt_not_followed(service, token_authority):
 def test_an_endpoint_that_never_answers_times_out_and_is_retried(service, token_authority):
     release = threading.Event()
     with Receiver(hang=release) as receiver:
-        created = service.subscribe(token_authority.integrator(), receiver.url, ["card.*"])
+        created = service.subscribe(bank_integrator(token_authority), receiver.url, ["card.*"])
         service.handle(Journey().card("activated"))
         config = _config(service, read_timeout=0.3)
         service.dispatcher(config=config).run_once(timeout=10)
@@ -333,7 +337,7 @@ def test_an_endpoint_that_never_answers_times_out_and_is_retried(service, token_
 def test_two_dispatchers_share_the_work_without_sending_anything_twice(service, token_authority):
     events = [Journey().card("shipped") for _ in range(40)]
     with Receiver() as receiver:
-        created = service.subscribe(token_authority.integrator(), receiver.url, ["card.*"])
+        created = service.subscribe(bank_integrator(token_authority), receiver.url, ["card.*"])
         service.handle(*events)
         dispatchers = [service.dispatcher(), service.dispatcher()]
         threads = [_run_in_thread(dispatcher) for dispatcher in dispatchers]

@@ -54,7 +54,7 @@ def subscribe(deps, owner="integrator-1", patterns=("card.*",)) -> WebhookSubscr
     created = run(
         deps,
         subscriptions.create_subscription,
-        owner_id=owner,
+        caller=Caller(owner, bank_code="ICBC"),
         url="http://127.0.0.1:9/hooks",
         event_types=list(patterns),
         secret=None,
@@ -63,13 +63,21 @@ def subscribe(deps, owner="integrator-1", patterns=("card.*",)) -> WebhookSubscr
 
 
 def queue_card_event(deps, journey: Journey, status: str = "shipped"):
-    event = journey.card(status)
+    return queue_event(deps, journey.card(status))
+
+
+def queue_event(deps, event):
+    """As the handlers pass an event on to subscribers."""
+    data = event.data
     run(
         deps,
         subscriptions.queue_webhook_deliveries,
         event_id=event.id,
         event_type=event.type,
         payload=public_payload(event).decode(),
+        account_id=data.get("account_id"),
+        bank_code=data.get("bank_code"),
+        application_id=data.get("application_id"),
     )
     return event
 
@@ -158,7 +166,7 @@ def test_a_subscription_keeps_its_secret_encrypted_and_refuses_bad_patterns(deps
     created = run(
         deps,
         subscriptions.create_subscription,
-        owner_id="i1",
+        caller=Caller("i1", bank_code="ICBC"),
         url="http://127.0.0.1:9/hooks",
         event_types=["card.*"],
         secret=None,
@@ -171,7 +179,7 @@ def test_a_subscription_keeps_its_secret_encrypted_and_refuses_bad_patterns(deps
         run(
             deps,
             subscriptions.create_subscription,
-            owner_id="i1",
+            caller=Caller("i1", bank_code="ICBC"),
             url="http://127.0.0.1:9/hooks",
             event_types=["nothing.*"],
             secret=new_secret(),
@@ -184,7 +192,7 @@ def test_a_private_address_is_refused_where_the_deployment_does_not_allow_it(dep
         run(
             strict,
             subscriptions.create_subscription,
-            owner_id="i1",
+            caller=Caller("i1", bank_code="ICBC"),
             url="http://127.0.0.1:9/hooks",
             event_types=["card.*"],
             secret=None,
