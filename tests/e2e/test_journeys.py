@@ -145,9 +145,7 @@ def test_a_citizen_goes_from_registration_to_an_activated_card(stack, receiver):
     ).json()
     # With his own phone, registered to him with the carrier (the simulator's seed); the code
     # is read from the SMS gateway simulator's texts.
-    citizen, account_id = register_citizen(
-        stack, ZHANG_WEI, phone=DEMO_PHONES[ZHANG_WEI.id_number]
-    )
+    citizen, account_id = register_citizen(stack, ZHANG_WEI, phone=DEMO_PHONES[ZHANG_WEI.id_number])
     citizen.call(
         "PUT",
         "notification",
