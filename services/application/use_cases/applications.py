@@ -104,8 +104,8 @@ def get_default_photo(
 def _check_vouched_for(
     deps: Dependencies, account_id: str, application_id: str, name: str, id_number: str
 ) -> None:
-    """403 unless the identity check vouches for the account with this name and ID number
-    (logged either way by ids only: no name, no number)."""
+    """403 unless the identity check vouches for the account with this name and ID number; a
+    refusal is logged by ids only (no name, no number)."""
     verdict = deps.accounts.check_identity(account_id, name, id_number)
     if not verdict.match:
         log.warning("photo on file refused: application %s, account %s", application_id, account_id)
