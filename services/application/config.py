@@ -18,8 +18,11 @@ class Options:
     # `GET /progress` requests per client per window; 0 turns the limit off (benchmarks).
     progress_rate_limit: int
     progress_rate_window_seconds: int
-    # Where `GET /api/v1/accounts/me` is answered; the registration service unless told.
+    # Where the identity check is answered; the registration service unless told.
     accounts_url: str
+    # How long a call to the registration service (its identity check, or a new service
+    # token) may wait for the answer; past it the citizen gets 503 with Retry-After.
+    accounts_timeout_seconds: float
     # How many reverse proxies in front of the service add X-Forwarded-For (0: none, so the
     # header is ignored and cannot be forged to dodge the rate limit).
     trusted_proxy_hops: int
@@ -55,6 +58,7 @@ def options(settings: Settings) -> Options:
         progress_rate_limit=settings.get_int("PROGRESS_RATE_LIMIT", 30),
         progress_rate_window_seconds=settings.get_int("PROGRESS_RATE_WINDOW_SECONDS", 60),
         accounts_url=settings.get("ACCOUNTS_URL", settings.registration_url).rstrip("/"),
+        accounts_timeout_seconds=settings.get_float("ACCOUNTS_TIMEOUT_SECONDS", 2.5),
         trusted_proxy_hops=settings.get_int("TRUSTED_PROXY_HOPS", 0),
         file_sweep_interval_seconds=settings.get_int("FILE_SWEEP_INTERVAL_SECONDS", 3600),
         file_sweep_grace_seconds=settings.get_int("FILE_SWEEP_GRACE_SECONDS", 3600),

@@ -21,6 +21,7 @@ from services.application.models import (
     Application,
     ApplicationDocument,
     Outlet,
+    PhotoView,
     RateLimitWindow,
     ReleasedFile,
     StoredFile,
@@ -106,8 +107,27 @@ def dao_list_applications_for_account(session: Session, account_id: str) -> list
     return list(session.scalars(query))
 
 
-def dao_get_open_application_for_person(session: Session, person_key: str) -> Application | None:
-    return session.scalar(select(Application).where(Application.open_person_key == person_key))
+def dao_get_open_application_for_account(session: Session, account_id: str) -> Application | None:
+    return session.scalar(select(Application).where(Application.open_account_key == account_id))
+
+
+def dao_add_photo_view(
+    session: Session, application_id: str, account_id: str, viewed_at: datetime
+) -> None:
+    session.add(
+        PhotoView(application_id=application_id, account_id=account_id, viewed_at=viewed_at)
+    )
+
+
+def dao_list_photo_views(session: Session, application_id: str) -> list[PhotoView]:
+    """Oldest first."""
+    return list(
+        session.scalars(
+            select(PhotoView)
+            .where(PhotoView.application_id == application_id)
+            .order_by(PhotoView.view_id)
+        )
+    )
 
 
 _PROGRESS_COLUMNS = select(

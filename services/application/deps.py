@@ -42,10 +42,16 @@ class Dependencies:
 
     @cached_property
     def accounts(self) -> AccountsClient:
+        """The registration service's identity check, with short timeouts: a slow registration
+        turns into quick 503s here, not into this service's workers all waiting."""
+        timeout = self.options.accounts_timeout_seconds
         tokens = ServiceTokenClient(
-            self.settings.registration_url, self.settings.service, self.settings.internal_secret()
+            self.settings.registration_url,
+            self.settings.service,
+            self.settings.internal_secret(),
+            timeout=timeout,
         )
-        return AccountsClient(self.options.accounts_url, tokens)
+        return AccountsClient(self.options.accounts_url, tokens, timeout=(1.0, timeout))
 
     @cached_property
     def identity_registry(self) -> IdentityRegistryClient:

@@ -61,9 +61,12 @@ class Application(Base):
     phone: Mapped[str] = mapped_column(String(32))
     address: Mapped[str] = mapped_column(String(500))
     person_status: Mapped[str] = mapped_column(String(16))
-    # Set while the application is open, NULL once closed: the unique constraint is what
-    # makes "one open application per person" hold under concurrent requests.
-    open_person_key: Mapped[str | None] = mapped_column(String(64), unique=True)
+    # The account id while the application is open, NULL once closed: the unique constraint
+    # is what makes "one open application per account" hold under concurrent requests. Per
+    # account, not per person: whoever registered a person's ID number first must not block
+    # that person's own application (one person, one card is verification's claim, taken on
+    # approval).
+    open_account_key: Mapped[str | None] = mapped_column(String(36), unique=True)
     photo_source: Mapped[str | None] = mapped_column(String(16))
     card_id: Mapped[str | None] = mapped_column(String(36))
     card_serial: Mapped[str | None] = mapped_column(String(64))
@@ -144,6 +147,20 @@ class ApplicationDocument(Base):
     sha256: Mapped[str] = mapped_column(String(64), ForeignKey("stored_files.sha256"), index=True)
     source: Mapped[str] = mapped_column(String(16))
     uploaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PhotoView(Base):
+    """An audit row: this account was shown the identity registry's photo on file for this
+    application, at this time (`GET /api/v1/applications/{id}/default-photo`)."""
+
+    __tablename__ = "photo_views"
+
+    view_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    application_id: Mapped[str] = mapped_column(
+        String(36), ForeignKey("applications.application_id"), index=True
+    )
+    account_id: Mapped[str] = mapped_column(String(36), index=True)
+    viewed_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class RateLimitWindow(Base):

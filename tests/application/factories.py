@@ -78,12 +78,24 @@ class People:
         self.tokens = token_authority
         self.registry = registry
 
-    def citizen(self, *, photo_on_file: bytes | None = None, on_registry: bool = False) -> Citizen:
-        name = random.choice(SURNAMES) + "".join(random.choices(GIVEN, k=2))
+    def citizen(
+        self,
+        *,
+        photo_on_file: bytes | None = None,
+        on_registry: bool = False,
+        same_person_as: Citizen | None = None,
+    ) -> Citizen:
+        """A new account; with `same_person_as`, another account carrying that citizen's name
+        and ID number (the real person and whoever registered their number too)."""
+        name = (
+            same_person_as.name
+            if same_person_as
+            else random.choice(SURNAMES) + "".join(random.choices(GIVEN, k=2))
+        )
         citizen = Citizen(
             account_id=str(uuid.uuid4()),
             name=name,
-            id_number=new_id_number(),
+            id_number=same_person_as.id_number if same_person_as else new_id_number(),
             phone=f"13{random.randrange(10**9):09d}",
             headers={},
         )

@@ -309,7 +309,7 @@ def seed(settings, token_authority) -> tuple[list, list]:
                     id_number_encrypted=id_numbers.encrypt(id_number),
                     id_number_index=id_numbers.blind_index(id_number),
                     id_number_masked=mask_id_number(id_number),
-                    open_person_key=id_numbers.blind_index(id_number),
+                    open_account_key=account_id,
                     phone="13800000000",
                     address="北京市朝阳区建国路88号",
                     person_status="employed",

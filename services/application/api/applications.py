@@ -63,16 +63,27 @@ def get_application(application_id: uuid.UUID):
 
 @blp.route("/applications/<uuid:application_id>/default-photo", methods=["GET"])
 @requires_roles(CITIZEN)
+@transactional
 @blp.doc(
     responses={
         "200": {"description": "The photo on file", "content": {JPEG: _BINARY}},
+        "403": {
+            "description": "The identity check does not vouch for the caller (code "
+            "`identity_not_proven`): phone not proven, name and ID number not confirmed by "
+            "the identity registry, or the account is locked"
+        },
         "404": {"description": "No such application, or no photo on file"},
+        "503": {"description": "The registration service or the registry did not answer"},
     }
 )
-def get_default_photo(application_id: uuid.UUID):
-    """The photo the identity registry has on file for the applicant."""
+def get_default_photo(application_id: uuid.UUID, uow: UnitOfWork):
+    """The photo the identity registry has on file for the applicant; every showing is
+    recorded."""
     photo = cases.get_default_photo(
-        current(), account_id=current_principal().subject, application_id=str(application_id)
+        uow,
+        current(),
+        account_id=current_principal().subject,
+        application_id=str(application_id),
     )
     response = Response(photo, mimetype=JPEG)
     response.headers["Cache-Control"] = "private, no-store"

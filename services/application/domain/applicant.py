@@ -21,13 +21,17 @@ class DocumentSource(StrEnum):
     ON_FILE = "on_file"  # the photo the identity registry has on file
 
 
+# The problem's `code` when the identity check refuses the photo on file.
+PHOTO_REFUSED = "identity_not_proven"
+
+
 @dataclass(frozen=True)
 class IdentityVerdict:
     """The registration service's answer: does the caller's account carry this real name and
-    this ID number?"""
+    this ID number, with its phone proven and the pair confirmed by the identity registry, and
+    is it not locked? Only the one yes or no: which part failed is not told."""
 
-    name_matches: bool
-    id_number_matches: bool
+    match: bool
 
 
 def normalise_name(name: str) -> str:
@@ -57,9 +61,22 @@ def check_consistent_with_id_number(id_number: str, gender: str, birth_date: dat
 
 def check_is_callers_own(verdict: IdentityVerdict) -> None:
     """403 unless the applicant is the caller: the same real name and the same ID number as
-    the caller's account (compared in full by the registration service)."""
-    if not (verdict.name_matches and verdict.id_number_matches):
+    the caller's account (compared in full by the registration service), an account that is
+    confirmed and not locked."""
+    if not verdict.match:
         raise Forbidden("You can only apply for yourself, with your own real name and ID number.")
+
+
+def check_may_see_photo_on_file(verdict: IdentityVerdict) -> None:
+    """The identity registry's photo of a person is shown only to an account the identity
+    check still vouches for (it may have been locked since the application was opened)."""
+    if not verdict.match:
+        raise Forbidden(
+            "The photo on file is shown only to an account whose phone is proven and whose name "
+            "and ID number the identity registry confirmed, and which is not locked. Upload "
+            "your own photo instead.",
+            extra={"code": PHOTO_REFUSED},
+        )
 
 
 def id_card_side(side: str) -> str:

@@ -4,6 +4,7 @@ application that does not exist."""
 
 from __future__ import annotations
 
+import logging
 import uuid
 from datetime import datetime
 
@@ -11,11 +12,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from services.application.dao import (
+    dao_add_photo_view,
     dao_add_timeline_entry,
     dao_get_application,
     dao_get_application_view,
     dao_get_documents,
-    dao_get_open_application_for_person,
+    dao_get_open_application_for_account,
     dao_get_outlet,
     dao_list_applications_for_account,
     dao_put_document,
@@ -30,6 +32,7 @@ from services.application.domain.applicant import (
     DocumentSource,
     check_consistent_with_id_number,
     check_is_callers_own,
+    check_may_see_photo_on_file,
     check_owner,
     checked_id_number,
     id_card_side,
@@ -56,6 +59,8 @@ from shared.messaging.envelope import format_time
 from shared.pii import mask_id_number
 from shared.uow import UnitOfWork
 
+log = logging.getLogger(__name__)
+
 _ACCEPTANCE_NUMBER_ATTEMPTS = 5
 
 # -- reading ------------------------------------------------------------------------------------
@@ -75,16 +80,36 @@ def get_owner_view(deps: Dependencies, *, account_id: str, application_id: str) 
     return row.view
 
 
-def get_default_photo(deps: Dependencies, *, account_id: str, application_id: str) -> bytes:
-    """The photo the identity registry has on file for the applicant; 404 if none. The
-    database is let go before the registry is asked."""
+def get_default_photo(
+    uow: UnitOfWork, deps: Dependencies, *, account_id: str, application_id: str
+) -> bytes:
+    """The photo the identity registry has on file for the applicant; 404 if none. Shown only
+    while the registration service's identity check vouches for the caller with the
+    application's name and ID number (403 otherwise: the account may have been locked since),
+    and each showing is recorded in `photo_views` and logged. The peers are asked before the
+    unit of work touches the database, so no transaction waits on them."""
     with deps.database.session_factory() as session:
         application = _own(session, account_id, application_id)
+        name = application.name
         id_number = deps.id_numbers.decrypt(application.id_number_encrypted)
+    _check_vouched_for(deps, account_id, application_id, name, id_number)
     photo = deps.identity_registry.get_photo(id_number)
     if photo is None:
         raise NotFound("The identity registry has no photo on file for you.")
+    dao_add_photo_view(uow.session, application_id, account_id, utcnow())
+    log.info("photo on file shown: application %s, account %s", application_id, account_id)
     return photo
+
+
+def _check_vouched_for(
+    deps: Dependencies, account_id: str, application_id: str, name: str, id_number: str
+) -> None:
+    """403 unless the identity check vouches for the account with this name and ID number; a
+    refusal is logged by ids only (no name, no number)."""
+    verdict = deps.accounts.check_identity(account_id, name, id_number)
+    if not verdict.match:
+        log.warning("photo on file refused: application %s, account %s", application_id, account_id)
+    check_may_see_photo_on_file(verdict)
 
 
 # -- opening a draft ----------------------------------------------------------------------------
@@ -108,14 +133,14 @@ def create_application(
             "There is no active outlet with this id.",
             errors={"outlet_id": ["Not an active outlet; see GET /api/v1/outlets."]},
         )
-    if dao_get_open_application_for_person(uow.session, person_key) is not None:
+    if dao_get_open_application_for_account(uow.session, account_id) is not None:
         raise _already_open()
     application = _new_draft(deps, account_id, outlet, applicant, id_number, person_key, now)
     uow.session.add(application)
     try:
         uow.session.flush()
     except IntegrityError:
-        # Another request for the same person won the race to the unique constraint.
+        # Another request of the same account won the race to the unique constraint.
         raise _already_open() from None
     dao_add_timeline_entry(
         uow.session,
@@ -154,7 +179,7 @@ def _new_draft(
         id_number_encrypted=deps.id_numbers.encrypt(id_number),
         id_number_index=person_key,
         id_number_masked=mask_id_number(id_number),
-        open_person_key=person_key,
+        open_account_key=account_id,
         phone=applicant["phone"],
         address=applicant["address"].strip(),
         person_status=applicant["person_status"],
@@ -187,6 +212,8 @@ def set_photo(
     rules = deps.options.uploads
     if upload is None:
         id_number = deps.id_numbers.decrypt(application.id_number_encrypted)
+        # Choosing the photo on file puts it on the card: the same check as showing it.
+        _check_vouched_for(deps, account_id, application_id, application.name, id_number)
         on_file = deps.identity_registry.get_photo(id_number)
         if on_file is None:
             raise InvalidInput(
@@ -380,13 +407,13 @@ def cancel_application(
 
 
 def move_to(application: Application, state: StatusState, *, now: datetime) -> None:
-    """Puts the application in `state`; a closed one no longer holds its person's one open
-    application (the unique `open_person_key`)."""
+    """Puts the application in `state`; a closed one no longer holds its account's one open
+    application (the unique `open_account_key`)."""
     application.status = state.status.value
     application.status_at = state.occurred_at or now
     application.updated_at = now
     if not is_open(state.status):
-        application.open_person_key = None
+        application.open_account_key = None
 
 
 def _own(

@@ -26,7 +26,7 @@ IDENTITY_CHECK = re.compile(r"/internal/v1/accounts/([0-9a-f-]{36})/identity-che
 
 class FakeAccounts:
     """Answers `POST /internal/v1/accounts/{id}/identity-check` as the registration service
-    does, for callers presenting a service token."""
+    does (`{match}` only), for callers presenting a service token."""
 
     def __init__(self) -> None:
         self.accounts: dict[str, dict] = {}
@@ -45,7 +45,17 @@ class FakeAccounts:
         self._server.stop()
 
     def add(self, account_id: str, *, name: str, id_number: str, phone: str) -> None:
-        self.accounts[account_id] = {"name": name, "id_number": id_number, "phone": phone}
+        self.accounts[account_id] = {
+            "name": name,
+            "id_number": id_number,
+            "phone": phone,
+            "vouched": True,
+        }
+
+    def lock(self, account_id: str) -> None:
+        """The account no longer matches anything (locked, or never confirmed): what the
+        registration service answers for an account it does not vouch for."""
+        self.accounts[account_id]["vouched"] = False
 
     def _handler(self):
         fake = self
@@ -67,16 +77,12 @@ class FakeAccounts:
                     self.send_json(404, {})
                     return
                 claim = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                name_matches = claim["name"] == account["name"]
-                id_matches = claim["id_number"].upper() == account["id_number"]
-                self.send_json(
-                    200,
-                    {
-                        "match": name_matches and id_matches,
-                        "name_matches": name_matches,
-                        "id_number_matches": id_matches,
-                    },
+                match = (
+                    account["vouched"]
+                    and claim["name"] == account["name"]
+                    and claim["id_number"].upper() == account["id_number"]
                 )
+                self.send_json(200, {"match": match})
 
         return Handler
 

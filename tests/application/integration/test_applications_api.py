@@ -6,6 +6,7 @@ import hashlib
 import json
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select
@@ -129,7 +130,7 @@ def test_applying_with_someone_elses_name_or_number_is_forbidden(
     assert applications_of(service, citizen.account_id) == []
 
 
-def test_one_open_application_per_person(client, people, outlet):
+def test_one_open_application_per_account(client, people, outlet):
     citizen = people.citizen()
     first = create_application(client, citizen, outlet)
     again = client.post(
@@ -144,6 +145,48 @@ def test_one_open_application_per_person(client, people, outlet):
     )
     assert cancel.status_code == 202
     assert create_application(client, citizen, outlet)["application_id"] != first["application_id"]
+
+
+def test_another_account_with_the_same_id_number_is_not_blocked(service, client, people, outlet):
+    """Whoever registered a person's ID number first never keeps that person from applying:
+    the open application is one per account; one card per person is taken at approval."""
+    squatter = people.citizen()
+    person = people.citizen(same_person_as=squatter)
+    theirs = create_application(client, squatter, outlet)
+    response = client.post(
+        "/api/v1/applications",
+        json={"outlet_id": outlet["outlet_id"], "applicant": person.applicant()},
+        headers=person.headers,
+    )
+    assert response.status_code == 201, response.get_data(as_text=True)
+    assert response.get_json()["application_id"] != theirs["application_id"]
+    [mine] = applications_of(service, person.account_id)
+    [other] = applications_of(service, squatter.account_id)
+    assert (mine.open_account_key, other.open_account_key) == (
+        person.account_id,
+        squatter.account_id,
+    )
+    assert mine.id_number_index == other.id_number_index
+    # Each account still has its one open application.
+    again = client.post(
+        "/api/v1/applications",
+        json={"outlet_id": outlet["outlet_id"], "applicant": person.applicant()},
+        headers=person.headers,
+    )
+    problem(again, 409)
+
+
+def test_two_requests_of_one_account_at_once_open_one_application(service, people, outlet):
+    citizen = people.citizen()
+    body = {"outlet_id": outlet["outlet_id"], "applicant": citizen.applicant()}
+
+    def create(_):
+        return service.client().post("/api/v1/applications", json=body, headers=citizen.headers)
+
+    with ThreadPoolExecutor(4) as pool:
+        statuses = sorted(response.status_code for response in pool.map(create, range(4)))
+    assert statuses == [201, 409, 409, 409]
+    assert len(applications_of(service, citizen.account_id)) == 1
 
 
 def test_a_retried_create_with_the_same_idempotency_key_creates_one_application(

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 import hashlib
 import io
+import logging
 
 import pytest
 from PIL import Image
 
+from services.application.dao import dao_list_photo_views
 from shared.auth.service_tokens import ServiceTokenClient
 from shared.claim_check import claim_check_url, fetch_claimed_file
+from shared.db import utcnow
 from shared.pii import FileCipher
 from shared.testing.tokens import TEST_SERVICE_SECRET
 from tests.application.factories import add_outlet, create_application, upload
@@ -195,18 +198,32 @@ def test_the_photo_size_window_is_a_setting(service, people, outlet):
     bigger.database.dispose()
 
 
+def photo_views(service, application_id: str) -> list[tuple[str, str]]:
+    with service.database.session_factory() as session:
+        views = dao_list_photo_views(session, application_id)
+        return [(row.account_id, row.viewed_at) for row in views]
+
+
 def test_the_photo_on_file_is_shown_and_can_be_chosen(
-    service, client, people, outlet, token_authority
+    service, client, people, outlet, token_authority, caplog
 ):
     on_file = images.card_photo("biden2")
     citizen = people.citizen(photo_on_file=on_file)
     application_id = create_application(client, citizen, outlet)["application_id"]
 
-    shown = client.get(
-        f"/api/v1/applications/{application_id}/default-photo", headers=citizen.headers
-    )
+    before = utcnow()
+    with caplog.at_level(logging.INFO, logger="services.application"):
+        shown = client.get(
+            f"/api/v1/applications/{application_id}/default-photo", headers=citizen.headers
+        )
     assert shown.status_code == 200 and shown.mimetype == "image/jpeg"
     assert shown.data == on_file
+    assert shown.headers["Cache-Control"] == "private, no-store"
+    [(account_id, viewed_at)] = photo_views(service, application_id)
+    assert account_id == citizen.account_id and before <= viewed_at <= utcnow()
+    [line] = [r.getMessage() for r in caplog.records if "photo on file" in r.getMessage()]
+    assert application_id in line and citizen.account_id in line
+    assert citizen.id_number not in line and citizen.name not in line
 
     chosen = client.put(
         f"/api/v1/applications/{application_id}/photo",
@@ -219,13 +236,43 @@ def test_the_photo_on_file_is_shown_and_can_be_chosen(
     assert sha256 == hashlib.sha256(on_file).hexdigest()
 
 
-def test_without_a_photo_on_file_there_is_nothing_to_show_or_choose(client, people, outlet):
+def test_an_account_the_identity_check_no_longer_vouches_for_is_refused_the_photo(
+    service, client, people, accounts, outlet, caplog
+):
+    """Locked since it applied (another account of the same person was proven), or never
+    confirmed: 403 with a code, nothing shown, nothing chosen, the refusal logged."""
+    citizen = people.citizen(photo_on_file=images.card_photo("biden2"))
+    application_id = create_application(client, citizen, outlet)["application_id"]
+    accounts.lock(citizen.account_id)
+    with caplog.at_level(logging.INFO, logger="services.application"):
+        shown = client.get(
+            f"/api/v1/applications/{application_id}/default-photo", headers=citizen.headers
+        )
+    assert shown.status_code == 403 and shown.mimetype == PROBLEM
+    body = shown.get_json()
+    assert body["code"] == "identity_not_proven"
+    assert "phone is proven" in body["detail"]
+    assert photo_views(service, application_id) == []
+    assert any("photo on file refused" in r.getMessage() for r in caplog.records)
+    chosen = client.put(
+        f"/api/v1/applications/{application_id}/photo",
+        json={"source": "on_file"},
+        headers=citizen.headers,
+    )
+    assert chosen.status_code == 403
+    assert "photo" in view(client, citizen, application_id)["missing"]
+
+
+def test_without_a_photo_on_file_there_is_nothing_to_show_or_choose(
+    service, client, people, outlet
+):
     citizen = people.citizen(on_registry=True)
     application_id = create_application(client, citizen, outlet)["application_id"]
     shown = client.get(
         f"/api/v1/applications/{application_id}/default-photo", headers=citizen.headers
     )
     assert shown.status_code == 404 and shown.mimetype == PROBLEM
+    assert photo_views(service, application_id) == []
     chosen = client.put(
         f"/api/v1/applications/{application_id}/photo",
         json={"source": "on_file"},

@@ -13,9 +13,11 @@ from services.application.domain.acceptance import (
     normalise_acceptance_number,
 )
 from services.application.domain.applicant import (
+    PHOTO_REFUSED,
     IdentityVerdict,
     check_consistent_with_id_number,
     check_is_callers_own,
+    check_may_see_photo_on_file,
     checked_id_number,
     missing_documents,
 )
@@ -50,13 +52,20 @@ def test_what_cannot_be_an_acceptance_number_is_none(typed):
 
 
 def test_the_callers_own_name_and_number_pass():
-    check_is_callers_own(IdentityVerdict(name_matches=True, id_number_matches=True))
+    check_is_callers_own(IdentityVerdict(match=True))
+    check_may_see_photo_on_file(IdentityVerdict(match=True))
 
 
-@pytest.mark.parametrize(("name_matches", "id_number_matches"), [(False, True), (True, False)])
-def test_anyone_elses_name_or_number_is_forbidden(name_matches, id_number_matches):
+def test_anyone_elses_name_or_number_is_forbidden():
     with pytest.raises(Forbidden):
-        check_is_callers_own(IdentityVerdict(name_matches, id_number_matches))
+        check_is_callers_own(IdentityVerdict(match=False))
+
+
+def test_the_photo_on_file_is_refused_with_a_code_the_client_can_act_on():
+    with pytest.raises(Forbidden) as refused:
+        check_may_see_photo_on_file(IdentityVerdict(match=False))
+    assert refused.value.extra == {"code": PHOTO_REFUSED} == {"code": "identity_not_proven"}
+    assert "Upload your own photo" in refused.value.detail
 
 
 def test_id_numbers_are_validated_and_normalised():

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import time
 import uuid
 from datetime import timedelta
 
@@ -16,6 +17,7 @@ from services.application import models
 from services.application.dao import (
     dao_get_application,
     dao_get_documents,
+    dao_list_photo_views,
     dao_save_application,
 )
 from services.application.deps import Dependencies
@@ -42,14 +44,16 @@ from tests.application.factories import (
 
 
 class FakeAccounts:
-    """The registration service's identity check: these accounts, these names and numbers."""
+    """The registration service's identity check: these accounts, these names and numbers;
+    a locked account matches nothing."""
 
     def __init__(self) -> None:
         self.people: dict[str, tuple[str, str]] = {}
+        self.locked: set[str] = set()
 
     def check_identity(self, account_id: str, name: str, id_number: str) -> IdentityVerdict:
-        known_name, known_number = self.people.get(account_id, ("", ""))
-        return IdentityVerdict(name == known_name, id_number == known_number)
+        known = self.people.get(account_id)
+        return IdentityVerdict(account_id not in self.locked and known == (name, id_number))
 
 
 class FakeRegistry:
@@ -99,8 +103,10 @@ def outlet(deps) -> dict:
     return data
 
 
-def citizen(deps) -> Citizen:
-    person = Citizen(str(uuid.uuid4()), "王伟", new_id_number(), "13800000000", headers={})
+def citizen(deps, *, same_person_as: Citizen | None = None) -> Citizen:
+    """A new account; with `same_person_as`, another account with that name and ID number."""
+    id_number = same_person_as.id_number if same_person_as else new_id_number()
+    person = Citizen(str(uuid.uuid4()), "王伟", id_number, "13800000000", headers={})
     deps.accounts.people[person.account_id] = (person.name, person.id_number)
     return person
 
@@ -190,7 +196,7 @@ def test_a_draft_is_opened_with_its_view_and_timeline_and_no_event(deps, outlet)
     assert shown["missing"] == ["photo", "id_card_front", "id_card_back"]
     assert [entry["status"] for entry in shown["timeline"]] == ["draft"]
     assert shown["applicant"]["id_number_masked"] != person.id_number
-    assert stored(deps, application_id).open_person_key is not None
+    assert stored(deps, application_id).open_account_key == person.account_id
     assert outbox(deps, "application.submitted") == []
 
 
@@ -207,6 +213,40 @@ def test_only_the_applicant_may_open_it_and_only_once(deps, outlet):
     draft(deps, person, outlet)
     with pytest.raises(Conflict):
         draft(deps, person, outlet)
+
+
+def test_one_open_application_per_account_not_per_person(deps, outlet):
+    """Whoever registered a person's ID number first (an impostor, say) has an open application
+    for that number: the person's own account still opens theirs. One person, one card is
+    verification's claim, taken on approval."""
+    impostor = citizen(deps)
+    person = citizen(deps, same_person_as=impostor)
+    first = draft(deps, impostor, outlet)
+    second = draft(deps, person, outlet)
+    assert first != second
+    assert stored(deps, second).open_account_key == person.account_id
+    assert stored(deps, first).id_number_index == stored(deps, second).id_number_index
+    with pytest.raises(Conflict):
+        draft(deps, person, outlet)
+    with pytest.raises(Conflict):
+        draft(deps, impostor, outlet)
+
+
+def test_an_account_the_identity_check_does_not_vouch_for_cannot_apply(deps, outlet):
+    locked = citizen(deps)
+    deps.accounts.locked.add(locked.account_id)
+    with pytest.raises(Forbidden):
+        draft(deps, locked, outlet)
+
+
+def test_the_look_up_by_id_number_answers_for_the_newest_application_of_any_account(deps, outlet):
+    impostor = citizen(deps)
+    person = citizen(deps, same_person_as=impostor)
+    submitted(deps, impostor, outlet)
+    time.sleep(0.01)  # created strictly later
+    draft(deps, person, outlet)
+    found = progress.look_up_progress(deps, name=person.name, id_number=person.id_number)
+    assert found["status"] == "draft"
 
 
 def test_an_inactive_outlet_is_refused(deps):
@@ -268,6 +308,40 @@ def test_the_photo_on_file_comes_from_the_registry(deps, outlet):
         assert dao_get_documents(session, application_id)["photo"][2] == "on_file"
 
 
+def photo_views(deps, application_id: str) -> list[tuple[str, str]]:
+    with deps.database.session_factory() as session:
+        views = dao_list_photo_views(session, application_id)
+        return [(row.application_id, row.account_id) for row in views]
+
+
+def test_the_photo_on_file_is_shown_and_every_showing_recorded(deps, outlet):
+    person = citizen(deps)
+    application_id = draft(deps, person, outlet)
+    mine = {"account_id": person.account_id, "application_id": application_id}
+    with pytest.raises(NotFound):
+        run(deps, applications.get_default_photo, **mine)
+    assert photo_views(deps, application_id) == []
+    deps.identity_registry.photos[person.id_number] = photo = plain_card_photo()
+    assert run(deps, applications.get_default_photo, **mine) == photo
+    assert run(deps, applications.get_default_photo, **mine) == photo
+    assert photo_views(deps, application_id) == [(application_id, person.account_id)] * 2
+
+
+def test_the_photo_on_file_is_refused_once_the_check_no_longer_vouches(deps, outlet):
+    person = citizen(deps)
+    deps.identity_registry.photos[person.id_number] = plain_card_photo()
+    application_id = draft(deps, person, outlet)
+    mine = {"account_id": person.account_id, "application_id": application_id}
+    deps.accounts.locked.add(person.account_id)  # locked since: another account was proven
+    with pytest.raises(Forbidden) as refused:
+        run(deps, applications.get_default_photo, **mine)
+    assert refused.value.extra == {"code": "identity_not_proven"}
+    with pytest.raises(Forbidden):
+        run(deps, applications.set_photo, upload=None, **mine)
+    assert photo_views(deps, application_id) == []
+    assert view(deps, application_id)["photo_source"] is None
+
+
 def test_someone_elses_application_is_not_found(deps, outlet):
     owner, intruder = citizen(deps), citizen(deps)
     application_id = draft(deps, owner, outlet)
@@ -290,7 +364,7 @@ def test_cancelling_frees_the_person_for_a_new_application(deps, outlet):
     assert run(deps, applications.cancel_application, **mine).status == "cancelled"
     [event] = outbox(deps, "application.cancelled")
     assert event["data"] == {"application_id": application_id, "account_id": person.account_id}
-    assert stored(deps, application_id).open_person_key is None
+    assert stored(deps, application_id).open_account_key is None
     assert view(deps, application_id)["status"] == "cancelled"
     assert draft(deps, person, outlet) != application_id
     with pytest.raises(Conflict):
