@@ -27,7 +27,7 @@ pytestmark = pytest.mark.e2e
 
 
 def test_an_impostor_who_registered_first_never_blocks_the_real_person_nor_gets_a_card(stack):
-    body = "32010219880607451"
+    body = "32010219880607462"
     victim = Person(
         body + check_character(body), "孙丽", "female", "1988-06-07", "汉", "南京市玄武区中山路1号"
     )
