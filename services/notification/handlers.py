@@ -33,6 +33,12 @@ def handle_account_registered(deps: Dependencies, uow: UnitOfWork, event: Event)
     )
 
 
+def handle_account_locked(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    # The person who registered first with this ID number learns why they can no longer log
+    # in, on the phone they registered with; integrators are not told (not a public event).
+    _tell_citizen(deps, uow, event)
+
+
 def handle_outlet_upserted(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
     save_outlet(uow, deps, outlet=event.data, as_of=datetime.fromisoformat(event.time))
     _tell_subscribers(deps, uow, event)
@@ -100,6 +106,7 @@ def _text(value: object) -> str | None:
 
 HANDLERS: dict[str, DependentHandler] = {
     "account.registered": handle_account_registered,
+    "account.locked": handle_account_locked,
     "outlet.upserted": handle_outlet_upserted,
     "application.submitted": handle_application_submitted,
     "application.cancelled": handle_application_cancelled,

@@ -95,6 +95,7 @@ SUBSCRIPTIONS: dict[str, tuple[Binding, ...]] = {
     ),
     "notification": _on_events(
         "account.registered",
+        "account.locked",
         "outlet.upserted",
         "application.submitted",
         "application.cancelled",

@@ -48,6 +48,14 @@ class Journey:
             subject=self.account_id,
         )
 
+    def account_locked(self) -> Event:
+        return new_event(
+            "account.locked",
+            {"account_id": self.account_id, "reason": "identity_proven_by_another_account"},
+            source="registration",
+            subject=self.account_id,
+        )
+
     def outlet_upserted(self, name: str = "工商银行海淀支行", **changes) -> Event:
         data = {
             "outlet_id": self.outlet_id,

@@ -30,6 +30,7 @@ SUBSCRIPTION_DISABLED = "webhook.subscription_disabled"
 
 STATUS_WORDS: dict[str, dict[str, str]] = {
     "zh-CN": {
+        "account.locked": "账户已停用",
         "application.submitted": "申请已提交",
         "application.cancelled": "申请已取消",
         "verification.review_required": "需要人工复核",
@@ -45,6 +46,7 @@ STATUS_WORDS: dict[str, dict[str, str]] = {
         SUBSCRIPTION_DISABLED: "事件订阅已停用",
     },
     "en": {
+        "account.locked": "account locked",
         "application.submitted": "application submitted",
         "application.cancelled": "application cancelled",
         "verification.review_required": "waiting for a case worker",
@@ -70,6 +72,8 @@ REASON_WORDS: dict[str, dict[str, str]] = {
         "photo_format": "照片不符合规格（358×441 像素、白色背景的 JPEG 照片）",
         "photo_single_face": "照片中必须有且只有一张清晰的人脸",
         "id_card_face_match": "照片与身份证上的人像不是同一人",
+        "registry_face_mismatch_photo": "照片与户籍登记的照片不是同一人",
+        "registry_face_mismatch_id_card": "身份证上的人像与户籍登记的照片不是同一人",
         "not_duplicate": "您已有一张有效的社保卡或一份在办的申请",
         "reviewer": "工作人员复核未通过",
         "manual_review": "工作人员复核未通过",
@@ -80,6 +84,10 @@ REASON_WORDS: dict[str, dict[str, str]] = {
         "photo_format": "the photo does not meet the rules (358×441 pixel JPEG, white background)",
         "photo_single_face": "the photo must show exactly one clear face",
         "id_card_face_match": "the photo and the face on the ID card are not the same person",
+        "registry_face_mismatch_photo": "the photo is not of the person in the identity registry",
+        "registry_face_mismatch_id_card": (
+            "the face on the ID card is not the person in the identity registry"
+        ),
         "not_duplicate": "you already have a valid card or an application in progress",
         "reviewer": "a case worker did not approve it",
         "manual_review": "a case worker did not approve it",

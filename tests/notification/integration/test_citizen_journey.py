@@ -43,6 +43,8 @@ def test_a_full_journey_gives_one_notification_per_event_and_bound_channel(
         wei.verification("rejected"),
         second.application_submitted(),
         second.application_cancelled(),
+        # Someone else proved Wei's ID number was theirs: Wei's account is locked.
+        wei.account_locked(),
     ]
     assert set(HANDLERS) <= {e.type for e in happy + unhappy}  # every handler is exercised
 
@@ -81,11 +83,12 @@ def test_a_full_journey_gives_one_notification_per_event_and_bound_channel(
     assert all(ID_NUMBER not in n.body for n in notes)
 
     wei_notes = {n.event_type: n for n in service.notifications(wei.account_id)}
-    assert len(service.notifications(wei.account_id)) == 4  # sms only: no other binding
+    assert len(service.notifications(wei.account_id)) == 5  # sms only: no other binding
     rejected = wei_notes["verification.rejected"].body
     assert "照片中必须有且只有一张清晰的人脸" in rejected and "户籍" in rejected
     assert "photo_single_face" not in rejected
     assert "SB9QW2ER" in wei_notes["application.cancelled"].body
+    assert "账户已停用" in wei_notes["account.locked"].body
 
     # The dispatcher sends them all through the recording provider, each exactly once.
     dispatcher = service.dispatcher()
@@ -94,7 +97,7 @@ def test_a_full_journey_gives_one_notification_per_event_and_bound_channel(
     assert {n.status for n in service.notifications()} == {"sent"}
     recording = RecordingProvider(service.settings.data_dir / "recorded")
     sms = recording.recorded("sms")
-    assert len(sms) == 11 + 4
+    assert len(sms) == 11 + 5  # Lina's statuses; Wei's four, then his lock
     assert len({r["notification_id"] for r in sms}) == len(sms)
     assert {r["to"] for r in sms} == {"138****5678", "139****1111"}
     assert len(recording.recorded("email")) == len(recording.recorded("wechat")) == 11
@@ -115,6 +118,7 @@ def test_a_full_journey_gives_one_notification_per_event_and_bound_channel(
         "/api/v1/notifications", headers=token_authority.citizen(wei.account_id)
     ).get_json()
     assert {item["event_type"] for item in theirs["items"]} == {
+        "account.locked",
         "application.submitted",
         "verification.rejected",
         "application.cancelled",
