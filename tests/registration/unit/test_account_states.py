@@ -35,7 +35,7 @@ from tests.registration.factories import (
     next_id_number,
     next_phone,
 )
-from tests.registration.unit.test_use_cases import failures, outbox_events, run
+from tests.registration.unit.test_use_cases import failures, outbox_events, register, run
 
 
 @pytest.fixture
@@ -299,7 +299,7 @@ def _busy(bounded: BoundedPasswords) -> bool:
 
 def test_a_login_turned_away_busy_is_not_counted_as_a_failure(deps):
     body = citizen()
-    run(deps, accounts.register_citizen, **body)
+    register(deps, **body)
     deps.hash_slots = HashSlots(1, max_wait=0.05, max_waiting=1)
     blocker = threading.Event()
     release = threading.Event()
