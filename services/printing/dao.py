@@ -161,10 +161,10 @@ def dao_list_cards_of_account(session: Session, account_id: str, *, limit: int =
 
 
 def dao_list_live_cards_expiring(
-    session: Session, *, on_or_before: date, days_ahead: int, limit: int
+    session: Session, *, after: date, on_or_before: date, days_ahead: int, limit: int
 ) -> list[Card]:
-    """Live activated or lost cards expiring by `on_or_before` with no notice yet for
-    `days_ahead`, soonest first."""
+    """Activated or lost cards expiring after `after` and by `on_or_before` with no notice yet
+    for `days_ahead`, soonest first."""
     noticed = exists().where(
         ExpiryNotice.card_id == Card.card_id, ExpiryNotice.days_ahead == days_ahead
     )
@@ -173,6 +173,7 @@ def dao_list_live_cards_expiring(
             select(Card)
             .where(
                 Card.status.in_([CardStatus.ACTIVATED, CardStatus.LOST]),
+                Card.expiry_date > after,
                 Card.expiry_date <= on_or_before,
                 ~noticed,
             )

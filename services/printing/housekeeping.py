@@ -25,7 +25,7 @@ from services.printing.use_cases.retention import (
 )
 from shared.db import utcnow
 from shared.periodic import in_small_transactions, run_every
-from shared.uow import Database
+from shared.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -90,5 +90,35 @@ def purge_every(
         purge,
         name="activated-photos-purge",
         description="purging activated cards' photos",
+        stop=stop,
+    )
+
+
+def notify_expiries(database: Database, *, today=None) -> int:
+    """One run of the daily expiry notices, in a transaction of its own; how many."""
+    from services.printing.domain.numbers import issue_date_now
+    from services.printing.use_cases.expiry import notify_expiring_cards
+
+    with UnitOfWork(database, "printing") as uow:
+        sent = notify_expiring_cards(uow, today=today or issue_date_now())
+        uow.commit()
+    return sent
+
+
+def notify_expiries_every(
+    interval_seconds: float, database: Database, *, stop: threading.Event | None = None
+) -> threading.Thread:
+    """The expiry notices, once a day by default (shared.periodic)."""
+
+    def notify() -> None:
+        sent = notify_expiries(database)
+        if sent:
+            log.info("published %d card expiry notice(s)", sent)
+
+    return run_every(
+        interval_seconds,
+        notify,
+        name="expiry-notices",
+        description="publishing card expiry notices",
         stop=stop,
     )

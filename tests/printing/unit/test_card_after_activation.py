@@ -383,3 +383,33 @@ def test_a_lost_cards_payload_fails_at_once_and_none_is_issued(deps):
         _issue(deps, card)
     with deps.database.session_factory() as session, pytest.raises(NotFound):
         issue_ecard(session, deps, card_id=card.card_id, holder_id=str(uuid.uuid4()))
+
+
+# -- expiry notices -----------------------------------------------------------------------------
+
+
+def test_expiry_notices_90_and_30_days_ahead_once_each(deps):
+    from datetime import timedelta
+
+    from services.printing.use_cases.expiry import notify_expiring_cards
+
+    card = activated(deps)
+    expiry = card.expiry_date
+
+    def notices_on(day):
+        _, events = run(deps, notify_expiring_cards, today=day)
+        return [(e.data["card_id"], e.data["days_ahead"]) for t, e in events if t.endswith("ing")]
+
+    assert notices_on(expiry - timedelta(days=91)) == []
+    assert notices_on(expiry - timedelta(days=90)) == [(card.card_id, 90)]
+    assert notices_on(expiry - timedelta(days=89)) == []  # once per threshold
+    assert notices_on(expiry - timedelta(days=30)) == [(card.card_id, 30)]
+    assert notices_on(expiry - timedelta(days=29)) == []
+    # A card already inside the 30 days when first seen hears only the 30-day notice.
+    other = activated(deps)
+    assert notices_on(other.expiry_date - timedelta(days=10)) == [(other.card_id, 30)]
+    # A cancelled card hears nothing.
+    third = activated(deps)
+    run(deps, cancel_card, deps, card_id=third.card_id, actor=ADMIN, reason="death")
+    noticed = notices_on(third.expiry_date - timedelta(days=90))
+    assert third.card_id not in {card_id for card_id, _ in noticed}
