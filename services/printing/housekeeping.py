@@ -1,9 +1,10 @@
 """Deleting applicants' photos a retention after their card's activation.
 
 The printing service keeps each applicant's photo so that it can print the card, and print it
-again after a failed print, without asking the application service. An activated card is never
-printed again (a lost card means a new application, and the application service keeps the
-activated application's images), so the photo has no purpose left here:
+again after a failed print, without asking the application service. After the card's
+activation the photo serves only a replacement (a lost or damaged card), so it is kept a
+retention longer and then deleted; a replacement asked for later needs a new photo
+(docs/printing.md):
 `PRINTING_PHOTO_RETENTION_DAYS` after this service recorded the activation, the worker deletes
 it, a batch of applicants per transaction, and records when (`photo_deleted_at`), so that it
 happens once. The rest of the applicant's data stays: the card's holder is shown by it.
