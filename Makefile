@@ -5,11 +5,16 @@ SHELL := /bin/bash
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
+# The tests that need neither RabbitMQ nor PostgreSQL: every unit folder, the contracts, the
+# simulators' own rules and the CLI's argument handling (--without-infrastructure, in
+# tests/conftest.py, leaves out any test there that asks for the broker or a database).
+UNIT_TESTS := tests/*/unit tests/contracts tests/sscardctl \
+	tests/simulators/identity_registry tests/simulators/partner_bank/test_partner_bank_unit.py
 # The stamp changes whenever a requirements file or pyproject.toml does, so `make` reinstalls
 # exactly when the pins move and never otherwise.
 STAMP := $(VENV)/.installed-$(shell cat requirements.txt requirements-dev.txt requirements-nodeps.txt pyproject.toml | sha256sum | cut -c1-16)
 
-.PHONY: help install run migrate seed test test-fast lint bench clean
+.PHONY: help install migrate run test test-unit lint typecheck bench clean
 
 help: ## show this list
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
@@ -37,9 +42,15 @@ run: migrate ## start every service, worker, relay and simulator in the foregrou
 test: install ## run the whole test suite against the real RabbitMQ and PostgreSQL
 	$(BIN)/python -m pytest
 
+test-unit: install ## the fast tests only (no broker, no database): about 30 s
+	$(BIN)/python -m pytest --without-infrastructure $(UNIT_TESTS)
+
 lint: install ## ruff over the whole tree
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+
+typecheck: install ## mypy over shared/, every service's domain/ and sscardctl/ (pyproject.toml)
+	$(BIN)/mypy
 
 bench: install ## benchmarks, each beside its baseline measured in the same run
 	$(BIN)/python -m tests.bench $(ARGS)

@@ -10,6 +10,7 @@ import base64
 import os
 import secrets
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import timedelta
 from pathlib import Path
@@ -35,7 +36,7 @@ def env_name(service: str, suffix: str) -> str:
     return f"{service.upper()}_{suffix}"
 
 
-def _env(name: str, default: str, environ: dict[str, str]) -> str:
+def _env(name: str, default: str, environ: Mapping[str, str]) -> str:
     value = environ.get(name)
     return value if value not in (None, "") else default
 
@@ -44,7 +45,7 @@ def _int_list(text: str) -> tuple[int, ...]:
     return tuple(int(part) for part in text.replace(" ", "").split(",") if part)
 
 
-def service_url(service: str, environ: dict[str, str] | None = None) -> str:
+def service_url(service: str, environ: Mapping[str, str] | None = None) -> str:
     """Base URL of a peer process, e.g. `APPLICATION_URL`, defaulting to its local port."""
     environ = os.environ if environ is None else environ
     default = f"http://127.0.0.1:{DEFAULT_PORTS[service]}"

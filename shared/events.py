@@ -8,6 +8,7 @@ minimum fields; fields added here are additions, never renames.
 
 from __future__ import annotations
 
+import builtins
 import functools
 from dataclasses import dataclass
 
@@ -24,6 +25,7 @@ CHECKS = (
     "photo_format",
     "photo_single_face",
     "id_card_face_match",
+    "registry_face_match",
     "not_duplicate",
 )
 GENDERS = ("male", "female")
@@ -52,6 +54,13 @@ class AccountRegistered(EventData):
     account_id = fields.UUID(required=True)
     phone = fields.String(required=True)
     name = fields.String(required=True)
+
+
+class AccountLocked(EventData):
+    account_id = fields.UUID(required=True)
+    reason = fields.String(
+        required=True, validate=validate.OneOf(("identity_proven_by_another_account",))
+    )
 
 
 class OutletUpserted(EventData):
@@ -260,7 +269,8 @@ class CardPrintRequest(EventData):
 @dataclass(frozen=True)
 class EventContract:
     type: str
-    schema: type[EventData]
+    # `builtins.`: inside this class body `type` names the field above.
+    schema: builtins.type[EventData]
     exchange: str
     producer: str
     summary: str
@@ -286,6 +296,15 @@ REGISTRY: dict[str, EventContract] = {
             EVENTS_EXCHANGE,
             "registration",
             "A citizen registered an account with their real name.",
+            public=False,
+        ),
+        EventContract(
+            "account.locked",
+            AccountLocked,
+            EVENTS_EXCHANGE,
+            "registration",
+            "A citizen account was locked: another account with its ID number proved that it "
+            "is that person's (an application of theirs was approved).",
             public=False,
         ),
         EventContract(

@@ -25,17 +25,19 @@ from __future__ import annotations
 
 import threading
 from collections import namedtuple
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import psycopg
+from psycopg import abc as psycopg_abc
 from psycopg import pq
 from psycopg.adapt import Transformer
 from psycopg.errors import error_from_result
 from sqlalchemy import Engine
 from sqlalchemy.dialects.postgresql import psycopg as postgresql_psycopg
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql.selectable import ExecutableReturnsRows
 
 from shared.errors import TransientError
 
@@ -49,13 +51,13 @@ class _Prepared:
     sql: bytes
     order: tuple[str, ...]  # the parameters, in placeholder order
     defaults: dict[str, Any]  # values the statement carries itself (a LIMIT)
-    row: type  # a namedtuple of the selected columns' labels
+    make_row: Callable[[Sequence[Any]], Any]  # a namedtuple of the selected columns' labels
 
 
 @dataclass
 class _ThreadConnection:
     connection: psycopg.Connection
-    transformer: Transformer
+    transformer: psycopg_abc.Transformer
     prepared: set[bytes] = field(default_factory=set)
 
 
@@ -71,7 +73,7 @@ class HotReads:
         self._compiling = threading.Lock()
         self._local = threading.local()
 
-    def first(self, statement: Executable, params: dict[str, Any]) -> Any | None:
+    def first(self, statement: ExecutableReturnsRows, params: dict[str, Any]) -> Any | None:
         """The first row (a namedtuple of the selected or returned columns), or None."""
         if not self._postgresql:
             return self._first_with_engine(statement, params)
@@ -87,7 +89,9 @@ class HotReads:
                 if prepared.name not in state.prepared:
                     self._check(pgconn, pgconn.prepare(prepared.name, prepared.sql))
                     state.prepared.add(prepared.name)
-                result = self._check(pgconn, pgconn.exec_prepared(prepared.name, values))
+                # libpq reads None as NULL; psycopg's PGconn protocol leaves None out.
+                executed = pgconn.exec_prepared(prepared.name, values)  # type: ignore[arg-type]
+                result = self._check(pgconn, executed)
             except psycopg.OperationalError as exc:
                 self._discard()
                 if attempt == 2:
@@ -96,13 +100,13 @@ class HotReads:
             if result.ntuples == 0:
                 return None
             state.transformer.set_pgresult(result)
-            return state.transformer.load_row(0, prepared.row._make)
+            return state.transformer.load_row(0, prepared.make_row)
         raise AssertionError("unreachable")
 
     def close(self) -> None:
         self._discard()
 
-    def _prepared(self, statement: Executable) -> _Prepared:
+    def _prepared(self, statement: ExecutableReturnsRows) -> _Prepared:
         # Keyed by identity: the statements are module constants, compiled on first use.
         found = self._statements.get(id(statement))
         if found is not None:
@@ -112,12 +116,14 @@ class HotReads:
             if found is not None:
                 return found
             compiled = statement.compile(dialect=_NUMBERED)
+            # The row's fields are known only at run time, beyond what the checker can type.
+            row = namedtuple("Row", statement.exported_columns.keys())  # type: ignore[misc]
             found = _Prepared(
                 name=f"sscard_hot_{len(self._statements)}".encode(),
                 sql=str(compiled).encode(),
                 order=tuple(compiled.positiontup or ()),
                 defaults=dict(compiled.params),
-                row=namedtuple("Row", statement.exported_columns.keys()),
+                make_row=row._make,
             )
             self._statements[id(statement)] = found
             return found
@@ -152,7 +158,9 @@ class HotReads:
         if state is not None:
             state.connection.close()
 
-    def _first_with_engine(self, statement: Executable, params: dict[str, Any]) -> Any | None:
+    def _first_with_engine(
+        self, statement: ExecutableReturnsRows, params: dict[str, Any]
+    ) -> Any | None:
         try:
             with self.engine.begin() as connection:  # begin: a counter's write must commit
                 result = connection.execute(statement, params)

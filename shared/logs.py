@@ -271,9 +271,14 @@ def configure_logging(service: str, *, level: str = "INFO", json_lines: bool = T
     global _json_output
     handler = logging.StreamHandler(sys.stdout)
     handler.addFilter(ContextFilter(service))
-    formatter = JsonFormatter() if json_lines else TextFormatter()
+    formatter: logging.Formatter
+    if json_lines:
+        formatter = JsonFormatter()
+        _json_output = _JsonOutput(handler, formatter, service)
+    else:
+        formatter = TextFormatter()
+        _json_output = None
     handler.setFormatter(formatter)
-    _json_output = _JsonOutput(handler, formatter, service) if json_lines else None
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

@@ -39,6 +39,11 @@ def _prepare_metrics_dir(service: str, settings) -> None:
 # threads only queue for the GIL — four served 20 % fewer requests per second than two on a
 # 2-core machine. Raise it for a service whose requests mostly wait on slow peers.
 DEFAULT_WEB_THREADS = 2
+# Registration's logins and registrations wait for a password-hashing slot (at most 2 hashing
+# and 4 waiting per process by default, services/registration/domain/hash_slots.py); more
+# threads than those six keep its JWKS, service-token, identity-check and revocation endpoints
+# answering through a burst.
+WEB_THREADS_BY_SERVICE = {"registration": 8}
 
 
 def web_server_options(settings) -> dict:
@@ -48,7 +53,9 @@ def web_server_options(settings) -> dict:
         # gthread, answering the requests gunicorn rejects itself with problem+json that
         # repeats nothing the client sent (shared/web/server.py).
         "worker_class": "shared.web.server.ProblemThreadWorker",
-        "threads": settings.get_int("WEB_THREADS", DEFAULT_WEB_THREADS),
+        "threads": settings.get_int(
+            "WEB_THREADS", WEB_THREADS_BY_SERVICE.get(settings.service, DEFAULT_WEB_THREADS)
+        ),
         "timeout": 30,
     }
 

@@ -3,8 +3,7 @@ state changes, outbox events and inbox records commit together or not at all."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import MetaData, text
@@ -66,8 +65,6 @@ class UnitOfWork:
         self.events: list[Event] = []
         self._unflushed: list[tuple[Event, str | None, bool]] = []
         self._after_commit: list[Callable[[], None]] = []
-        self._deferred = False
-        self.commit_requested = False
         # Set by the consumer runner: how often this message was already retried after a
         # transient failure, and how many retries its delay tiers allow, so a handler can
         # choose a different fate on its last try instead of letting it be dead-lettered.
@@ -120,20 +117,7 @@ class UnitOfWork:
         """Work that must only happen once the transaction is durable (a cache to drop)."""
         self._after_commit.append(callback)
 
-    @contextmanager
-    def deferring_commits(self) -> Iterator[None]:
-        """Inside, `commit()` only records the wish; the caller commits afterwards, together
-        with what it adds (an idempotent request stores its response this way)."""
-        self._deferred = True
-        try:
-            yield
-        finally:
-            self._deferred = False
-
     def commit(self) -> None:
-        if self._deferred:
-            self.commit_requested = True
-            return
         if self._external_session:
             # A consumer's handler runs inside the runner's transaction; the runner commits
             # once the inbox row is in the same transaction.

@@ -83,14 +83,15 @@ def seed_staff(seed_dir: Path = SEED_DIR) -> list[tuple[dict, str | None]]:
     """Each demo staff member with their new password, or None when they already existed."""
     settings = load_settings("registration")
     staff = json.loads((seed_dir / "staff.json").read_text("utf-8"))["staff"]
-    created = []
+    created: list[tuple[dict, str | None]] = []
     for member in staff:
         password = generated_password()
         try:
             create_staff_account(settings, password=password, **member)
         except AccountExists:
-            password = None
-        created.append((member, password))
+            created.append((member, None))
+        else:
+            created.append((member, password))
     return created
 
 

@@ -1,6 +1,12 @@
-"""`sscardctl staff create`: staff accounts (reviewer, bank operator, integrator, admin), made by
-an operator directly on the registration service's own database. The public API only ever
-makes citizens; this is the one way in for staff."""
+"""`sscardctl staff create|disable|enable|reset-password`: staff accounts (reviewer, bank
+operator, integrator, admin), made and managed by an operator directly on the registration
+service's own database. The public API only ever makes citizens; this is the one way in for
+staff.
+
+`disable PHONE` stops the account logging in and its tokens working (every service refuses
+them within a minute); `enable PHONE` lets it log in again (tokens from before stay refused);
+`reset-password PHONE` prints a new generated password once and refuses the tokens the account
+held. Exit codes: 0 done, 1 no staff account has that phone, 2 bad arguments."""
 
 from __future__ import annotations
 
@@ -9,9 +15,10 @@ import sys
 
 from services.registration import config, deps
 from services.registration.domain.accounts import STAFF_ROLES, AccountExists
+from services.registration.use_cases import account_states
 from services.registration.use_cases import accounts as use_cases
 from shared.config import Settings
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, NotFound
 from shared.uow import UnitOfWork
 
 READ_FROM_STDIN = "-"
@@ -76,8 +83,53 @@ def cmd_staff_create(args: argparse.Namespace) -> int:
     return 0
 
 
+def _on_staff_account(settings: Settings, use_case, phone: str):
+    """Runs one account-state use case on the registration database and commits it."""
+    dependencies = deps.build(settings, pool_size=1)
+    try:
+        with UnitOfWork(dependencies.database, settings.service) as uow:
+            result = use_case(uow, dependencies, phone=phone)
+            uow.commit()  # sscardctl is the edge here
+    finally:
+        dependencies.database.dispose()
+    return result
+
+
+def _state_command(use_case, done: str):
+    def run(args: argparse.Namespace) -> int:
+        try:
+            result = _on_staff_account(config.load(), use_case, args.phone)
+        except NotFound as problem:
+            print(f"sscardctl staff {args.staff_command}: {problem.detail}", file=sys.stderr)
+            return 1
+        if isinstance(result, tuple):  # reset-password: (account id, new password)
+            account_id, password = result
+            print(f"{account_id} {done}; the new password, shown only this once:")
+            print(password)
+        else:
+            print(f"{result} {done}")
+        return 0
+
+    return run
+
+
+STATE_COMMANDS = {
+    "disable": (
+        account_states.disable_staff,
+        "disabled",
+        "stop a staff account logging in; its tokens stop working within a minute",
+    ),
+    "enable": (account_states.enable_staff, "enabled", "let a disabled staff account log in"),
+    "reset-password": (
+        account_states.reset_staff_password,
+        "has a new password",
+        "give a staff account a new generated password, printed once; its tokens stop working",
+    ),
+}
+
+
 def register(commands) -> None:
-    """Adds `staff create` to sscardctl's subcommands."""
+    """Adds `staff create|disable|enable|reset-password` to sscardctl's subcommands."""
     staff = commands.add_parser("staff", help="staff accounts of the registration service")
     actions = staff.add_subparsers(dest="staff_command", required=True)
     create = actions.add_parser(
@@ -91,3 +143,7 @@ def register(commands) -> None:
     create.add_argument("--name", required=True, help="real name")
     create.add_argument("--bank-code", help="the bank of a bank_operator (and only of one)")
     create.set_defaults(run=cmd_staff_create)
+    for name, (use_case, done, summary) in STATE_COMMANDS.items():
+        action = actions.add_parser(name, help=summary, description=summary)
+        action.add_argument("phone", help="the staff member's mobile number (their log-in)")
+        action.set_defaults(run=_state_command(use_case, done))

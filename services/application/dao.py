@@ -4,6 +4,7 @@ tables. They never commit; the unit of work around the use case does."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
@@ -12,16 +13,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session
 
+from services.application.adapters.storage import FileStore
 from services.application.domain.images import CheckedImage
-from services.application.domain.progress import ProgressFact
-from services.application.domain.status import (
-    ENDED_WITHOUT_CARD,
-    RANK,
-    Status,
-    StatusState,
-    is_open,
-    next_state,
-)
+from services.application.domain.owner_view import owner_view_json
+from services.application.domain.status import Status
 from services.application.models import (
     Application,
     ApplicationDocument,
@@ -31,7 +26,6 @@ from services.application.models import (
     StoredFile,
     TimelineEntry,
 )
-from services.application.storage import FileStore
 from shared.db import is_postgresql, new_id, utcnow
 from shared.errors import TransientError
 from shared.hot_reads import HotReads
@@ -143,12 +137,14 @@ def dao_get_application_by_acceptance_number(reads: HotReads, acceptance_number:
     return reads.first(_PROGRESS_BY_ACCEPTANCE_NUMBER, {"acceptance_number": acceptance_number})
 
 
-def dao_set_status(application: Application, state: StatusState, *, now: datetime) -> None:
-    application.status = state.status.value
-    application.status_at = state.occurred_at or now
-    application.updated_at = now
-    if not is_open(state.status):
-        application.open_person_key = None
+def dao_save_application(session: Session, application: Application) -> None:
+    """Flushes the application's changes and stores its owner's view rendered beside them
+    (domain/owner_view.py): the one way a change to an application is saved, before its
+    transaction commits."""
+    session.flush()
+    present = dao_get_document_kinds(session, application.application_id)
+    timeline = dao_get_timeline(session, application.application_id)
+    application.view = owner_view_json(application, present, timeline)
 
 
 # -- timeline and progress ----------------------------------------------------------------------
@@ -183,47 +179,10 @@ def dao_add_timeline_entry(
 
 
 def dao_get_timeline(session: Session, application_id: str) -> list[TimelineEntry]:
-    """Oldest first, by when each thing happened; ties in lifecycle order."""
-    entries = session.scalars(
-        select(TimelineEntry).where(TimelineEntry.application_id == application_id)
+    """In no particular order (domain.owner_view.in_lifecycle_order orders them)."""
+    return list(
+        session.scalars(select(TimelineEntry).where(TimelineEntry.application_id == application_id))
     )
-    return sorted(entries, key=lambda e: (e.at, RANK[Status(e.status)], e.entry_id))
-
-
-def dao_record_progress(
-    session: Session, application: Application, event_id: str, fact: ProgressFact
-) -> None:
-    """Adds the fact to the timeline and moves the status when the fact is not stale."""
-    added = dao_add_timeline_entry(
-        session,
-        application.application_id,
-        event_id=event_id,
-        status=fact.status,
-        at=fact.occurred_at,
-        detail=fact.detail,
-    )
-    if not added:
-        return
-    now = utcnow()
-    current = StatusState(Status(application.status), application.status_at)
-    state = next_state(current, fact.status, fact.occurred_at)
-    if state != current:
-        dao_set_status(application, state, now=now)
-        if state.status is Status.REJECTED:
-            application.rejection_reasons = list(fact.rejection_reasons)
-    if fact.card_id:
-        # The newest report names the current card (a reprint may bring a new one); a card's
-        # serial never changes, so it is taken from whichever report carries it, late or not.
-        newer = (
-            application.card_reported_at is None or fact.occurred_at >= application.card_reported_at
-        )
-        if newer:
-            if fact.card_id != application.card_id:
-                application.card_id, application.card_serial = fact.card_id, None
-            application.card_reported_at = fact.occurred_at
-        if fact.card_id == application.card_id and fact.card_serial:
-            application.card_serial = fact.card_serial
-    application.updated_at = now
 
 
 # -- files --------------------------------------------------------------------------------------
@@ -411,17 +370,17 @@ def dao_get_document_kinds(session: Session, application_id: str) -> set[str]:
 
 
 def dao_list_closed_applications_keeping_documents(
-    session: Session, closed_before: datetime, *, limit: int
+    session: Session, statuses: Iterable[Status], closed_before: datetime, *, limit: int
 ) -> list[Application]:
-    """Up to `limit` applications that ended without a card (rejected, cancelled) before
-    `closed_before` and whose documents have not been deleted, oldest first, locked until this
-    transaction ends. Rows another transaction holds (a late event being recorded, another
-    worker's batch) are skipped, not waited for: the next look finds them."""
+    """Up to `limit` applications that reached one of `statuses` (those that end without a
+    card) before `closed_before` and whose documents have not been deleted, oldest first,
+    locked until this transaction ends. Rows another transaction holds (a late event being
+    recorded, another worker's batch) are skipped, not waited for: the next look finds them."""
     return list(
         session.scalars(
             select(Application)
             .where(
-                Application.status.in_([status.value for status in ENDED_WITHOUT_CARD]),
+                Application.status.in_([status.value for status in statuses]),
                 Application.status_at < closed_before,
                 Application.documents_deleted_at.is_(None),
             )

@@ -7,76 +7,76 @@ event id), lateness and reordering (the status machine in domain.status ignores 
 
 from __future__ import annotations
 
-from services.application.dao import dao_get_application, dao_record_progress, dao_upsert_outlet
+from services.application.deps import Dependencies
 from services.application.domain.progress import fact_from_event, parse_time
-from services.application.views import refresh_view
-from shared.errors import PermanentMessageError
-from shared.messaging.consumer import Handler
+from services.application.use_cases.outlets import upsert_outlet
+from services.application.use_cases.progress import record_progress
+from shared.messaging.consumer import DependentHandler
 from shared.messaging.envelope import Event
 from shared.uow import UnitOfWork
 
 
-def handle_outlet_upserted(uow: UnitOfWork, event: Event) -> None:
-    dao_upsert_outlet(uow.session, event.data, parse_time(event.time))
+def handle_outlet_upserted(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    upsert_outlet(uow, deps, outlet=event.data, version_at=parse_time(event.time))
 
 
-def _record_progress(uow: UnitOfWork, event: Event) -> None:
-    application_id = str(event.data["application_id"])
-    application = dao_get_application(uow.session, application_id, for_update=True)
-    if application is None:
-        raise PermanentMessageError(f"{event.type} for unknown application {application_id}")
-    if application.account_id != str(event.data["account_id"]):
-        raise PermanentMessageError(f"{event.type} names another account than the application")
-    fact = fact_from_event(event.type, event.data, event.time)
-    dao_record_progress(uow.session, application, event.id, fact)
-    refresh_view(uow.session, application)
+def _record_progress(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    record_progress(
+        uow,
+        deps,
+        application_id=str(event.data["application_id"]),
+        account_id=str(event.data["account_id"]),
+        event_id=event.id,
+        event_type=event.type,
+        fact=fact_from_event(event.type, event.data, event.time),
+    )
 
 
-def handle_verification_started(uow: UnitOfWork, event: Event) -> None:
-    _record_progress(uow, event)
+def handle_verification_started(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    _record_progress(deps, uow, event)
 
 
-def handle_verification_review_required(uow: UnitOfWork, event: Event) -> None:
-    _record_progress(uow, event)
+def handle_verification_review_required(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    _record_progress(deps, uow, event)
 
 
-def handle_verification_approved(uow: UnitOfWork, event: Event) -> None:
-    _record_progress(uow, event)
+def handle_verification_approved(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    _record_progress(deps, uow, event)
 
 
-def handle_verification_rejected(uow: UnitOfWork, event: Event) -> None:
-    _record_progress(uow, event)
+def handle_verification_rejected(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    _record_progress(deps, uow, event)
 
 
-def handle_card_print_requested(uow: UnitOfWork, event: Event) -> None:
-    _record_progress(uow, event)
+def handle_card_print_requested(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    _record_progress(deps, uow, event)
 
 
-def handle_card_printed(uow: UnitOfWork, event: Event) -> None:
-    _record_progress(uow, event)
+def handle_card_printed(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    _record_progress(deps, uow, event)
 
 
-def handle_card_print_failed(uow: UnitOfWork, event: Event) -> None:
-    _record_progress(uow, event)
+def handle_card_print_failed(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    _record_progress(deps, uow, event)
 
 
-def handle_card_shipped(uow: UnitOfWork, event: Event) -> None:
-    _record_progress(uow, event)
+def handle_card_shipped(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    _record_progress(deps, uow, event)
 
 
-def handle_card_ready_for_pickup(uow: UnitOfWork, event: Event) -> None:
-    _record_progress(uow, event)
+def handle_card_ready_for_pickup(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    _record_progress(deps, uow, event)
 
 
-def handle_card_collected(uow: UnitOfWork, event: Event) -> None:
-    _record_progress(uow, event)
+def handle_card_collected(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    _record_progress(deps, uow, event)
 
 
-def handle_card_activated(uow: UnitOfWork, event: Event) -> None:
-    _record_progress(uow, event)
+def handle_card_activated(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    _record_progress(deps, uow, event)
 
 
-HANDLERS: dict[str, Handler] = {
+HANDLERS: dict[str, DependentHandler] = {
     "outlet.upserted": handle_outlet_upserted,
     "verification.started": handle_verification_started,
     "verification.review_required": handle_verification_review_required,

@@ -1,14 +1,16 @@
 """Sweeping stored files that no row records (rolled-back uploads and released files), and
 releasing the files of applications that ended without a card once their retention has passed.
+The worker's periodic edge: these jobs open their own transactions; a purge batch is the use
+case use_cases/documents.delete_closed_documents.
 
 An upload's bytes are written before the transaction that records them commits; when that
 transaction rolls back (a conflict, a crash, a database that went away), the file stays on
 disk with no `stored_files` row, unreachable and never deleted: often an ID card image. The
 worker sweeps such files once they are older than a grace period, far longer than any
 request lasts. A file is renamed aside before it is judged, and put back if a request claimed
-the same bytes meanwhile (storage.py), so a sweep never deletes a file a request is recording;
-and a sweep that finds many files without a row deletes nothing (a database that is not this
-volume's would make every file look abandoned).
+the same bytes meanwhile (adapters/storage.py), so a sweep never deletes a file a request is
+recording; and a sweep that finds many files without a row deletes nothing (a database that is
+not this volume's would make every file look abandoned).
 
 A file whose last document was replaced is released: its row was deleted and a
 `released_files` row says so, in the replacement's transaction (dao.dao_release_file). Such
@@ -36,18 +38,16 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from services.application.adapters.storage import FileStore
 from services.application.dao import (
-    dao_delete_documents,
     dao_forget_released_file,
-    dao_list_closed_applications_keeping_documents,
     dao_list_released_files,
     dao_list_unreferenced_files,
     dao_recorded_files,
     dao_release_file,
     dao_released_files,
 )
-from services.application.storage import FileStore
-from services.application.views import refresh_view
+from services.application.use_cases.documents import delete_closed_documents
 from shared.db import utcnow
 from shared.periodic import in_small_transactions, run_every
 from shared.uow import Database
@@ -167,7 +167,7 @@ def _remove_released(database: Database, store: FileStore, sha256: str, cutoff: 
 
 
 def _claimed_afresh(aside: Path, cutoff: float) -> bool:
-    """Written or touched by a request since the sweep's cutoff (storage.py)."""
+    """Written or touched by a request since the sweep's cutoff (adapters/storage.py)."""
     return aside.stat().st_mtime >= cutoff
 
 
@@ -248,14 +248,9 @@ def purge_closed_documents(
 
     def purge_a_batch(session) -> tuple[int, int]:
         nonlocal released
-        found = dao_list_closed_applications_keeping_documents(session, closed_before, limit=batch)
-        released += dao_delete_documents(session, [a.application_id for a in found])
-        deleted_at = utcnow()
-        for application in found:
-            application.documents_deleted_at = deleted_at
-            application.updated_at = deleted_at
-            refresh_view(session, application)
-        return len(found), len(found)
+        purged, files = delete_closed_documents(session, closed_before=closed_before, limit=batch)
+        released += files
+        return purged, purged
 
     applications = in_small_transactions(database, purge_a_batch, batch=batch)
     return applications, released

@@ -75,7 +75,7 @@ class Application(Base):
     # When the photo and ID card images of this rejected or cancelled application were deleted,
     # its retention having passed (housekeeping.py); NULL while they are kept.
     documents_deleted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    # The owner's view as JSON, rendered at every change (services.application.views).
+    # The owner's view as JSON, rendered at every change (dao.dao_save_application).
     view: Mapped[str | None] = mapped_column(Text)
 
 

@@ -17,25 +17,24 @@ from __future__ import annotations
 import logging
 import threading
 
-from services.application import config, models
-from services.application.dao import dao_count_outlets
+from services.application import config
+from services.application.adapters.storage import FileStore
+from services.application.deps import Dependencies, build
 from services.application.handlers import HANDLERS
 from services.application.housekeeping import purge_every, sweep_every
-from services.application.runtime import Runtime
-from services.application.storage import FileStore
+from services.application.use_cases.outlets import request_outlet_snapshot_if_none_known
 from shared.logs import configure_logging
-from shared.messaging.consumer import run_worker
+from shared.messaging.consumer import bind_handlers, run_worker
 from shared.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
 
-def request_outlet_snapshot_if_empty(database: Database, service: str) -> bool:
+def request_outlet_snapshot_if_empty(deps: Dependencies) -> bool:
     """Adds `outlet.snapshot_requested` to the outbox when no outlet is known; True if so."""
-    with UnitOfWork(database, service) as uow:
-        if dao_count_outlets(uow.session) > 0:
+    with UnitOfWork(deps.database, deps.settings.service) as uow:
+        if not request_outlet_snapshot_if_none_known(uow, deps):
             return False
-        uow.add_event("outlet.snapshot_requested", {"requested_by": service})
         uow.commit()
     log.info("no outlets known yet; asked the printing service for all of them")
     return True
@@ -71,11 +70,10 @@ def main() -> None:
     configure_logging(
         f"{settings.service}-worker", level=settings.log_level, json_lines=settings.log_json
     )
-    database = Database(settings.database_url, models.metadata, pool_size=2)
-    request_outlet_snapshot_if_empty(database, settings.service)
-    runtime = Runtime(settings, database.engine)
-    start_housekeeping(runtime.options, database, runtime.files)
-    run_worker(settings, database, HANDLERS)
+    deps = build(settings, pool_size=2)
+    request_outlet_snapshot_if_empty(deps)
+    start_housekeeping(deps.options, deps.database, deps.files)
+    run_worker(settings, deps.database, bind_handlers(HANDLERS, deps))
 
 
 if __name__ == "__main__":

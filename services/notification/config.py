@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from services.notification.domain.channels import CHANNELS
-from services.notification.domain.webhooks import RetryPolicy
+from services.notification.domain.delivery import RetryPolicy
 from shared.config import Settings, load_settings
 
 SERVICE = "notification"

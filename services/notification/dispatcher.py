@@ -1,6 +1,11 @@
-"""The dispatcher process (`python -m shared.process notification dispatcher`): sends what the
-consumer queued — webhook deliveries to integrators and notifications to citizens' channels —
-and records how each attempt went.
+"""The dispatcher process (`python -m shared.process notification dispatcher`, or
+`python -m services.notification.dispatcher`): sends what the consumer queued — webhook
+deliveries to integrators and notifications to citizens' channels — and records how each
+attempt went.
+
+This module is the edge that schedules: threads, slots and leases. What is claimed and how a
+result is recorded are use cases (use_cases/dispatch.py), whether to try again and when to
+disable a subscription are domain rules (domain/delivery.py), and the HTTP is the adapters'.
 
 Work is rows with a `next_attempt_at`. Each round claims the rows that are due (FOR UPDATE SKIP
 LOCKED on PostgreSQL, so several dispatchers share the work), leases them by pushing
@@ -25,147 +30,82 @@ import random
 import signal
 import threading
 import time
-import uuid
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-
-import urllib3
-from prometheus_client import Counter
+from datetime import datetime
 
 from services.notification import config as service_config
-from services.notification import dao, models
-from services.notification.config import NotificationConfig, notification_config
-from services.notification.domain.channels import INBOX
-from services.notification.domain.messages import SUBSCRIPTION_DISABLED
-from services.notification.domain.notices import Facts, Recipient, compose
-from services.notification.domain.templates import TemplateBook
-from services.notification.domain.webhooks import (
-    SECRET_COLUMN,
-    RetryPolicy,
-    secret_key,
-    webhook_headers,
+from services.notification.adapters.providers import DeliveryFailed
+from services.notification.dao.deliveries import ClaimedDelivery
+from services.notification.deps import Dependencies, build
+from services.notification.domain.delivery import WebhookAttemptReport
+from services.notification.domain.webhooks import SECRET_COLUMN, secret_key, webhook_headers
+from services.notification.use_cases.dispatch import (
+    NotificationReport,
+    NotificationSend,
+    claim_due_deliveries,
+    claim_due_notifications,
+    record_notification_sends,
+    record_webhook_attempts,
 )
-from services.notification.outbound import (
-    DestinationGuard,
-    describe_failure,
-    guarded_pool_manager,
-)
-from services.notification.providers import (
-    ChannelProvider,
-    DeliveryFailed,
-    OutgoingMessage,
-    build_providers,
-)
-from shared.config import Settings
 from shared.db import utcnow
 from shared.healthcheck import HeartbeatFile
 from shared.logs import configure_logging
-from shared.pii import FieldCipher
-from shared.uow import Database
+from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
-
-MAX_RESPONSE_BYTES = 64 * 1024
-NOTIFICATION_RETRY = RetryPolicy(
-    base=timedelta(seconds=30), factor=2.0, cap=timedelta(hours=1), window=timedelta(days=1)
-)
-NO_ADDRESS = "no address bound on this channel yet"
-_NOTICE_NAMESPACE = uuid.UUID("5d0e8a4c-2f7e-4b1a-9a53-7c1f3f0b2d61")
-
-WEBHOOK_ATTEMPTS = Counter(
-    "sscard_webhook_attempts_total", "Webhook delivery attempts by outcome", ["outcome"]
-)
-CHANNEL_SENDS = Counter(
-    "sscard_notification_sends_total",
-    "Notification sends by channel and outcome",
-    ["channel", "outcome"],
-)
+WEBHOOK = "webhook:"
+CHANNEL = "channel:"
 
 
 @dataclass(frozen=True)
 class WebhookJob:
-    delivery_id: str
-    subscription_id: str
-    event_id: str
-    attempt_number: int
-    url: str
+    delivery: ClaimedDelivery
     key: bytes
-    payload: bytes
 
     @property
     def slot(self) -> str:
-        return "webhook:" + self.subscription_id
-
-
-@dataclass(frozen=True)
-class WebhookOutcome:
-    job: WebhookJob
-    attempted_at: datetime
-    duration_ms: int
-    status_code: int | None
-    error: str | None
-
-    @property
-    def succeeded(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300
+        return WEBHOOK + self.delivery.subscription_id
 
 
 @dataclass(frozen=True)
 class NotificationJob:
-    message: OutgoingMessage
-    attempt_number: int
+    send: NotificationSend
 
     @property
     def slot(self) -> str:
-        return "channel:" + self.message.channel
+        return CHANNEL + self.send.message.channel
 
 
 @dataclass(frozen=True)
-class NotificationOutcome:
-    job: NotificationJob
-    error: str | None
-    permanent: bool = False
+class Outcome:
+    """A finished send, waiting to be recorded; its slot is freed once it is."""
+
+    slot: str
+    report: WebhookAttemptReport | NotificationReport
 
 
 class Dispatcher:
+    """`deps` gives the database, the options, the providers and the webhook sender."""
+
     def __init__(
-        self,
-        settings: Settings,
-        database: Database,
-        *,
-        config: NotificationConfig | None = None,
-        clock: Clock = utcnow,
-        providers: dict[str, ChannelProvider] | None = None,
-        guard: DestinationGuard | None = None,
-        templates: TemplateBook | None = None,
-        rng: random.Random | None = None,
+        self, deps: Dependencies, *, clock: Clock = utcnow, rng: random.Random | None = None
     ) -> None:
-        self.settings = settings
-        self.database = database
-        self.config = config or notification_config(settings)
+        self.deps = deps
+        self.database = deps.database
+        self.config = deps.options
         self.clock = clock
-        self.providers = (
-            providers if providers is not None else build_providers(settings, self.config)
-        )
-        self.guard = guard or DestinationGuard(allow_private=self.config.allow_private_destinations)
-        self.templates = templates or TemplateBook()
         self.rng = rng or random.Random()
-        self._cipher = FieldCipher(settings.pii_key())
-        self._keys: dict[str, bytes] = {}
+        self._keys: dict[str, bytes] = {}  # subscription id → its decrypted signing key
         self._pool = ThreadPoolExecutor(self.config.workers, thread_name_prefix="dispatch")
-        self._http = guarded_pool_manager(self.guard, maxsize=self.config.workers)
-        self._timeout = urllib3.Timeout(
-            connect=self.config.connect_timeout, read=self.config.read_timeout
-        )
         # Claimed and not yet recorded, per slot; and claimed rows waiting for their slot to
         # have a free request. Shared by the claiming loop, the recorder and the workers.
         self._lock = threading.RLock()
         self._claimed: collections.Counter[str] = collections.Counter()
-        self._unrecorded: list[WebhookOutcome | NotificationOutcome] = []
+        self._unrecorded: list[Outcome] = []
         self._waiting: dict[str, collections.deque] = collections.defaultdict(collections.deque)
         self._running: collections.Counter[str] = collections.Counter()
         self._done: queue.SimpleQueue = queue.SimpleQueue()
@@ -255,8 +195,9 @@ class Dispatcher:
         if capacity <= 0:
             return 0
         try:
-            with self.database.session_factory() as session, session.begin():
-                jobs = self._claim(session, self.clock(), capacity)
+            with UnitOfWork(self.database, service_config.SERVICE) as uow:
+                jobs = self._claim(uow, self.clock(), capacity)
+                uow.commit()
         except Exception:
             log.exception("could not claim due work; retrying")
             self._stop.wait(1.0)
@@ -269,8 +210,9 @@ class Dispatcher:
         if not outcomes:
             return 0
         try:
-            with self.database.session_factory() as session, session.begin():
-                self._record(session, outcomes, self.clock())
+            with UnitOfWork(self.database, service_config.SERVICE) as uow:
+                self._record(uow, outcomes, self.clock())
+                uow.commit()
         except Exception:
             # The database is away: keep the results (their slots stay taken), try again.
             log.exception("could not record %d results; retrying", len(outcomes))
@@ -279,7 +221,7 @@ class Dispatcher:
             return 0
         with self._lock:
             for outcome in outcomes:
-                self._release(outcome.job.slot)
+                self._release(outcome.slot)
         self._wake.set()  # slots are free again: the claiming loop may take more
         return len(outcomes)
 
@@ -289,29 +231,23 @@ class Dispatcher:
             self.config.batch_size, self.config.claim_ahead * 2 * self.config.workers - self.claimed
         )
 
-    def _claim(self, session, now: datetime, capacity: int) -> list[WebhookJob | NotificationJob]:
-        jobs: list[WebhookJob | NotificationJob] = []
-        for claimed in dao.dao_claim_due_deliveries(
-            session,
-            now,
-            limit=capacity,
-            max_per_subscription=self.config.claim_ahead * self.config.webhook_max_in_flight,
-            in_flight=self._claimed_per("webhook:"),
-            lease=self.config.webhook_lease,
-        ):
-            jobs.append(
-                WebhookJob(
-                    delivery_id=claimed.delivery_id,
-                    subscription_id=claimed.subscription_id,
-                    event_id=claimed.event_id,
-                    attempt_number=claimed.attempt_number,
-                    url=claimed.url,
-                    key=self._key(claimed.subscription_id, claimed.secret_encrypted),
-                    payload=claimed.payload.encode(),
-                )
+    def _claim(self, uow: UnitOfWork, now: datetime, capacity: int) -> list:
+        jobs: list[WebhookJob | NotificationJob] = [
+            WebhookJob(claimed, self._key(claimed.subscription_id, claimed.secret_encrypted))
+            for claimed in claim_due_deliveries(
+                uow, self.deps, now=now, limit=capacity, in_flight=self._claimed_per(WEBHOOK)
             )
+        ]
         if len(jobs) < capacity:
-            jobs.extend(self._claim_notifications(session, now, capacity - len(jobs)))
+            sends = claim_due_notifications(
+                uow,
+                self.deps,
+                now=now,
+                limit=capacity - len(jobs),
+                in_flight=self._claimed_per(CHANNEL),
+                rng=self.rng,
+            )
+            jobs.extend(NotificationJob(send) for send in sends)
         return jobs
 
     def _claimed_per(self, prefix: str) -> dict[str, int]:
@@ -322,44 +258,16 @@ class Dispatcher:
                 if slot.startswith(prefix)
             }
 
-    def _claim_notifications(self, session, now: datetime, limit: int) -> list[NotificationJob]:
-        rows = dao.dao_claim_due_notifications(
-            session,
-            now,
-            limit=limit,
-            max_per_channel=self.config.claim_ahead * self.config.channel_max_in_flight,
-            in_flight=self._claimed_per("channel:"),
-            lease=self.config.notification_lease,
-        )
-        addresses = dao.dao_get_addresses(session, ((n.account_id, n.channel) for n in rows))
-        jobs = []
-        for row in rows:
-            address = addresses.get((row.account_id, row.channel))
-            if address is None:
-                # The address comes with `account.registered` (or the citizen's own binding);
-                # wait for it as for a failed send.
-                self._fail_notification(row, NO_ADDRESS, permanent=False, now=now)
-                continue
-            message = OutgoingMessage(
-                notification_id=row.notification_id,
-                channel=row.channel,
-                address=address,
-                body=row.body,
-                event_type=row.event_type,
-            )
-            jobs.append(NotificationJob(message, row.attempts + 1))
-        return jobs
-
     def _key(self, subscription_id: str, secret_encrypted: str) -> bytes:
         key = self._keys.get(subscription_id)
         if key is None:
-            secret = self._cipher.decrypt(secret_encrypted, column=SECRET_COLUMN)
+            secret = self.deps.cipher.decrypt(secret_encrypted, column=SECRET_COLUMN)
             key = self._keys[subscription_id] = secret_key(secret)
         return key
 
     # -- scheduling: a slot (one subscription, one channel) never exceeds its limit ----------
     def _limit(self, slot: str) -> int:
-        if slot.startswith("webhook:"):
+        if slot.startswith(WEBHOOK):
             return self.config.webhook_max_in_flight
         return self.config.channel_max_in_flight
 
@@ -387,8 +295,8 @@ class Dispatcher:
             return
         outcome = future.result()
         with self._lock:
-            self._running[outcome.job.slot] -= 1
-            self._start_ready(outcome.job.slot)
+            self._running[outcome.slot] -= 1
+            self._start_ready(outcome.slot)
         self._done.put(outcome)
         self._finished_event.set()
 
@@ -405,68 +313,51 @@ class Dispatcher:
             del self._claimed[slot]
 
     # -- sending (worker threads) ------------------------------------------------------------
-    def _send_webhook(self, job: WebhookJob) -> WebhookOutcome:
+    def _send_webhook(self, job: WebhookJob) -> Outcome:
+        delivery = job.delivery
         attempted_at = self.clock()
-        headers = webhook_headers(job.key, job.event_id, int(attempted_at.timestamp()), job.payload)
-        started = time.perf_counter()
-        status_code: int | None = None
-        error: str | None = None
-        try:
-            response = self._http.request(
-                "POST",
-                job.url,
-                body=job.payload,
-                headers=headers,
-                timeout=self._timeout,
-                retries=False,
-                redirect=False,
-                preload_content=False,
+        payload = delivery.payload.encode()
+        headers = webhook_headers(
+            job.key, delivery.event_id, int(attempted_at.timestamp()), payload
+        )
+        result = self.deps.webhook_sender.post(delivery.url, payload, headers)
+        report = WebhookAttemptReport(
+            delivery_id=delivery.delivery_id,
+            subscription_id=delivery.subscription_id,
+            event_id=delivery.event_id,
+            number=delivery.attempt_number,
+            attempted_at=attempted_at,
+            duration_ms=result.duration_ms,
+            status_code=result.status_code,
+            error=result.error,
+        )
+        return Outcome(job.slot, report)
+
+    def _send_notification(self, job: NotificationJob) -> Outcome:
+        message = job.send.message
+
+        def report(error: str | None, permanent: bool = False) -> Outcome:
+            return Outcome(
+                job.slot,
+                NotificationReport(
+                    message.notification_id, job.send.attempt_number, error, permanent
+                ),
             )
-            status_code = response.status
-            self._read_some(response, started)
-            if not 200 <= status_code < 300:
-                error = f"HTTP {status_code}"
-                if 300 <= status_code < 400:
-                    error += " (redirects are not followed)"
-        except (urllib3.exceptions.HTTPError, OSError) as exc:
-            error = describe_failure(exc)
-        except Exception as exc:  # a worker must always report back
-            log.exception("webhook delivery %s crashed", job.delivery_id)
-            error = f"{type(exc).__name__}: {exc}"[:500]
-        duration_ms = int((time.perf_counter() - started) * 1000)
-        return WebhookOutcome(job, attempted_at, duration_ms, status_code, error)
 
-    def _read_some(self, response: urllib3.BaseHTTPResponse, started: float) -> None:
-        """Reads a little of the answer, so the connection can be reused; a receiver that
-        sends a lot, or slowly, is cut off (its status code is all that counts)."""
-        deadline = started + self.config.connect_timeout + self.config.read_timeout
-        size = 0
-        try:
-            for chunk in response.stream(8192, decode_content=False):
-                size += len(chunk)
-                if size > MAX_RESPONSE_BYTES or time.perf_counter() > deadline:
-                    response.close()  # the rest is unread: the connection cannot be reused
-                    return
-        except (urllib3.exceptions.HTTPError, OSError):
-            response.close()
-            return
-        response.release_conn()
-
-    def _send_notification(self, job: NotificationJob) -> NotificationOutcome:
-        provider = self.providers.get(job.message.channel)
+        provider = self.deps.providers.get(message.channel)
         if provider is None:
-            return NotificationOutcome(job, f"no provider for {job.message.channel}", True)
+            return report(f"no provider for {message.channel}", True)
         try:
-            provider.send(job.message)
+            provider.send(message)
         except DeliveryFailed as exc:
-            return NotificationOutcome(job, str(exc)[:500], exc.permanent)
-        except Exception as exc:
+            return report(str(exc)[:500], exc.permanent)
+        except Exception as exc:  # a worker must always report back
             log.exception("provider %s crashed", provider.name)
-            return NotificationOutcome(job, f"{type(exc).__name__}: {exc}"[:500])
-        return NotificationOutcome(job, None)
+            return report(f"{type(exc).__name__}: {exc}"[:500])
+        return report(None)
 
     # -- recording ---------------------------------------------------------------------------
-    def _take_finished(self) -> list[WebhookOutcome | NotificationOutcome]:
+    def _take_finished(self) -> list[Outcome]:
         outcomes, self._unrecorded = self._unrecorded, []
         while True:
             try:
@@ -474,186 +365,17 @@ class Dispatcher:
             except queue.Empty:
                 return outcomes
 
-    def _record(self, session, outcomes, now: datetime) -> None:
-        webhooks = [o for o in outcomes if isinstance(o, WebhookOutcome)]
-        notifications = [o for o in outcomes if isinstance(o, NotificationOutcome)]
+    def _record(self, uow: UnitOfWork, outcomes: list[Outcome], now: datetime) -> None:
+        webhooks = [o.report for o in outcomes if isinstance(o.report, WebhookAttemptReport)]
+        notifications = [o.report for o in outcomes if isinstance(o.report, NotificationReport)]
         if webhooks:
-            self._record_webhooks(session, webhooks, now)
-        if notifications:
-            self._record_notifications(session, notifications, now)
-
-    def _record_webhooks(self, session, outcomes: list[WebhookOutcome], now: datetime) -> None:
-        """Every attempt, then each delivery's new state, then each subscription's run of
-        failures — in a handful of statements for the whole batch, since this is what bounds
-        the dispatcher's deliveries per second."""
-        outcomes = sorted(outcomes, key=lambda o: o.attempted_at)
-        dao.dao_add_attempts(
-            session,
-            [
-                {
-                    "delivery_id": o.job.delivery_id,
-                    "number": o.job.attempt_number,
-                    "attempted_at": o.attempted_at,
-                    "duration_ms": o.duration_ms,
-                    "status_code": o.status_code,
-                    "error": o.error,
-                    "succeeded": o.succeeded,
-                }
-                for o in outcomes
-            ],
-        )
-        changes = [self._delivered(o, now) for o in outcomes if o.succeeded]
-        failures = [o for o in outcomes if not o.succeeded]
-        if failures:
-            states = dao.dao_delivery_states(session, (o.job.delivery_id for o in failures))
-            for outcome in failures:
-                state = states.get(outcome.job.delivery_id)
-                if state is not None:
-                    changes.append(self._failed(outcome, state.created_at, now))
-        # A delivery cancelled meanwhile keeps its status; its attempt is recorded all the same.
-        dao.dao_update_deliveries(session, changes, only_pending=True)
-        for outcome in outcomes:
-            WEBHOOK_ATTEMPTS.labels("success" if outcome.succeeded else "failure").inc()
-        self._track_failing_runs(session, outcomes, now)
-
-    def _delivered(self, outcome: WebhookOutcome, now: datetime) -> dict:
-        return {
-            "delivery_id": outcome.job.delivery_id,
-            "status": "delivered",
-            "attempt_count": outcome.job.attempt_number,
-            "last_status_code": outcome.status_code,
-            "last_error": None,
-            "next_attempt_at": None,
-            "delivered_at": now,
-        }
-
-    def _failed(self, outcome: WebhookOutcome, created_at: datetime, now: datetime) -> dict:
-        policy = self.config.retry
-        job = outcome.job
-        change = {
-            "delivery_id": job.delivery_id,
-            "status": "pending",
-            "attempt_count": job.attempt_number,
-            "last_status_code": outcome.status_code,
-            "last_error": outcome.error,
-            "next_attempt_at": None,
-            "delivered_at": None,
-        }
-        if policy.gives_up(created_at, now):
-            change["status"] = "failed"
-            log.warning(
-                "gave up delivering %s to subscription %s after %d attempts",
-                job.event_id,
-                job.subscription_id,
-                job.attempt_number,
+            disabled = record_webhook_attempts(
+                uow, self.deps, reports=webhooks, now=now, rng=self.rng
             )
-        else:
-            change["next_attempt_at"] = now + policy.delay(job.attempt_number, self.rng)
-        return change
-
-    def _track_failing_runs(self, session, outcomes: list[WebhookOutcome], now: datetime) -> None:
-        """A success ends a subscription's run of failures; a failure starts one if none is
-        running. A run that has lasted `disable_after` disables the subscription."""
-        succeeded: set[str] = set()
-        failing: dict[str, datetime | None] = {}
-        for outcome in outcomes:  # oldest first
-            sid = outcome.job.subscription_id
-            if outcome.succeeded:
-                succeeded.add(sid)
-                failing[sid] = None
-            elif failing.get(sid) is None:
-                failing[sid] = outcome.attempted_at
-        dao.dao_track_failing_since(
-            session,
-            restart={sid: failing[sid] for sid in succeeded},
-            start={sid: since for sid, since in failing.items() if sid not in succeeded and since},
-        )
-        still_failing = [sid for sid, since in failing.items() if since is not None]
-        if still_failing:
-            policy = self.config.retry
-            for sid, state in dao.dao_subscription_states(session, still_failing).items():
-                if state.status == "active" and policy.disables(state.failing_since, now):
-                    self._disable(session, sid, now)
-
-    def _disable(self, session, subscription_id: str, now: datetime) -> None:
-        subscription = session.get(models.WebhookSubscription, subscription_id)
-        hours = self.config.retry.disable_after.total_seconds() / 3600
-        subscription.status = "disabled"
-        subscription.disabled_at = now
-        subscription.disabled_reason = (
-            f"every delivery failed for {hours:g} hours (since "
-            f"{subscription.failing_since.isoformat()})"
-        )
-        dao.dao_cancel_pending_deliveries(session, subscription_id, "subscription disabled")
-        self._keys.pop(subscription_id, None)
-        log.warning(
-            "disabled webhook subscription %s of %s: %s",
-            subscription_id,
-            subscription.owner_id,
-            subscription.disabled_reason,
-        )
-        self._tell_owner(session, subscription, hours, now)
-
-    def _tell_owner(self, session, subscription, hours: float, now: datetime) -> None:
-        """The owner hears on every channel they bound, and always finds the notice in their
-        own notification list (`GET /notifications`), whose `inbox` entry needs no address."""
-        bindings = dao.dao_get_bindings(session, subscription.owner_id)
-        recipients = [Recipient(INBOX, bindings[0].locale if bindings else "zh-CN")]
-        recipients += [Recipient(b.channel, b.locale) for b in bindings]
-        facts = Facts(
-            extra={
-                "subscription_id": subscription.subscription_id,
-                "url": subscription.url,
-                "failing_hours": f"{hours:g}",
-            }
-        )
-        event_id = str(uuid.uuid5(_NOTICE_NAMESPACE, subscription.subscription_id))
-        rows = []
-        for message in compose(self.templates, SUBSCRIPTION_DISABLED, facts, recipients):
-            row = {
-                "event_id": event_id,
-                "channel": message.channel,
-                "account_id": subscription.owner_id,
-                "event_type": SUBSCRIPTION_DISABLED,
-                "locale": message.locale,
-                "body": message.body,
-                "template": message.template,
-            }
-            if message.channel == INBOX:
-                row.update(status="sent", sent_at=now, next_attempt_at=None)
-            rows.append(row)
-        dao.dao_queue_notifications(session, rows)
-
-    def _record_notifications(self, session, outcomes: list[NotificationOutcome], now) -> None:
-        rows = dao.dao_get_notifications(session, (o.job.message.notification_id for o in outcomes))
-        for outcome in outcomes:
-            row = rows.get(outcome.job.message.notification_id)
-            if row is None or row.status != "queued":
-                continue
-            CHANNEL_SENDS.labels(row.channel, "sent" if outcome.error is None else "failed").inc()
-            row.attempts = outcome.job.attempt_number
-            if outcome.error is None:
-                row.status = "sent"
-                row.sent_at = now
-                row.next_attempt_at = None
-                row.last_error = None
-            else:
-                self._fail_notification(row, outcome.error, permanent=outcome.permanent, now=now)
-
-    def _fail_notification(
-        self, row: models.Notification, error: str, *, permanent: bool, now
-    ) -> None:
-        if row.status != "queued":
-            return
-        if error == NO_ADDRESS:
-            row.attempts += 1
-        row.last_error = error
-        if permanent or row.attempts >= self.config.notification_max_attempts:
-            row.status = "failed"
-            row.next_attempt_at = None
-            log.warning("notification %s on %s failed: %s", row.notification_id, row.channel, error)
-        else:
-            row.next_attempt_at = now + NOTIFICATION_RETRY.delay(row.attempts, self.rng)
+            for subscription_id in disabled:
+                self._keys.pop(subscription_id, None)
+        if notifications:
+            record_notification_sends(uow, self.deps, reports=notifications, now=now, rng=self.rng)
 
 
 def main() -> None:
@@ -661,12 +383,12 @@ def main() -> None:
     configure_logging(
         f"{settings.service}-dispatcher", level=settings.log_level, json_lines=settings.log_json
     )
-    database = Database(settings.database_url, models.metadata, pool_size=2)
-    dispatcher = Dispatcher(settings, database)
+    deps = build(settings, pool_size=2)
+    dispatcher = Dispatcher(deps)
     signal.signal(signal.SIGTERM, dispatcher.stop)
     signal.signal(signal.SIGINT, dispatcher.stop)
     dispatcher.run()
-    database.dispose()
+    deps.database.dispose()
     log.info("dispatcher stopped")
 
 

@@ -14,111 +14,82 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from services.notification import dao
-from services.notification.domain.channels import normalise_phone
-from services.notification.domain.notices import Facts, compose, recipients_for
-from services.notification.domain.templates import TemplateBook
-from services.notification.domain.webhooks import public_payload, subscribes_to
-from shared.messaging.consumer import Handler
+from services.notification.deps import Dependencies
+from services.notification.domain.webhooks import public_payload
+from services.notification.use_cases.contacts import record_registration
+from services.notification.use_cases.notices import notify_citizen
+from services.notification.use_cases.read_models import save_application, save_outlet
+from services.notification.use_cases.subscriptions import queue_webhook_deliveries
+from shared.messaging.consumer import DependentHandler
 from shared.messaging.envelope import Event
 from shared.messaging.topology import CARD_EVENTS, VERIFICATION_OUTCOMES, VERIFICATION_STARTED
 from shared.uow import UnitOfWork
 
-TEMPLATES = TemplateBook()
+
+def handle_account_registered(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    record_registration(
+        uow, deps, account_id=str(event.data["account_id"]), phone=event.data["phone"]
+    )
 
 
-def handle_account_registered(uow: UnitOfWork, event: Event) -> None:
-    account_id = str(event.data["account_id"])
-    phone = normalise_phone(event.data["phone"])
-    dao.dao_save_contact(uow.session, account_id, phone)
-    dao.dao_bind_channel(uow.session, account_id, "sms", phone, None, dao.ACCOUNT_SOURCE)
+def handle_outlet_upserted(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    save_outlet(uow, deps, outlet=event.data, as_of=datetime.fromisoformat(event.time))
+    _tell_subscribers(deps, uow, event)
 
 
-def handle_outlet_upserted(uow: UnitOfWork, event: Event) -> None:
-    dao.dao_save_outlet(uow.session, event.data, datetime.fromisoformat(event.time))
-    queue_webhook_deliveries(uow, event)
+def handle_application_submitted(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    save_application(uow, deps, application=event.data)
+    _tell_citizen(deps, uow, event)
 
 
-def handle_application_submitted(uow: UnitOfWork, event: Event) -> None:
-    dao.dao_save_application(uow.session, event.data)
-    notify_citizen(uow, event)
+def handle_application_cancelled(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    _tell_citizen(deps, uow, event)
+    _tell_subscribers(deps, uow, event)
 
 
-def handle_application_cancelled(uow: UnitOfWork, event: Event) -> None:
-    notify_citizen(uow, event)
-    queue_webhook_deliveries(uow, event)
-
-
-def handle_verification_started(uow: UnitOfWork, event: Event) -> None:
+def handle_verification_started(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
     # Integrators only. The outcome usually follows within seconds, so a "being checked"
     # SMS, WeChat or Alipay message would mostly arrive just before the one that matters;
     # the citizen sees `verifying` in their timeline and the progress look-up instead.
-    queue_webhook_deliveries(uow, event)
+    _tell_subscribers(deps, uow, event)
 
 
-def handle_verification_outcome(uow: UnitOfWork, event: Event) -> None:
-    notify_citizen(uow, event)
-    queue_webhook_deliveries(uow, event)
+def handle_verification_outcome(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    _tell_citizen(deps, uow, event)
+    _tell_subscribers(deps, uow, event)
 
 
-def handle_card_event(uow: UnitOfWork, event: Event) -> None:
-    notify_citizen(uow, event)
-    queue_webhook_deliveries(uow, event)
+def handle_card_event(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    _tell_citizen(deps, uow, event)
+    _tell_subscribers(deps, uow, event)
 
 
-def notify_citizen(uow: UnitOfWork, event: Event) -> None:
-    session = uow.session
+def _tell_citizen(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
     data = event.data
-    account_id = str(data["account_id"])
-    application = dao.dao_get_application(session, data.get("application_id"))
-    outlet = dao.dao_get_outlet(
-        session, data.get("outlet_id") or (application.outlet_id if application else None)
-    )
-    facts = Facts(
-        acceptance_number=data.get("acceptance_number")
-        or (application.acceptance_number if application else None),
-        outlet_name=outlet.name if outlet else None,
-        outlet_address=outlet.address if outlet else None,
-        bank_name=outlet.bank_name if outlet else None,
+    notify_citizen(
+        uow,
+        deps,
+        event_id=event.id,
+        event_type=event.type,
+        account_id=str(data["account_id"]),
+        application_id=data.get("application_id"),
+        outlet_id=data.get("outlet_id"),
+        acceptance_number=data.get("acceptance_number"),
         reasons=data.get("reasons") or (),
     )
-    bindings = [(b.channel, b.locale) for b in dao.dao_get_bindings(session, account_id)]
-    messages = compose(TEMPLATES, event.type, facts, recipients_for(bindings))
-    dao.dao_queue_notifications(
-        session,
-        [
-            {
-                "event_id": event.id,
-                "channel": message.channel,
-                "account_id": account_id,
-                "event_type": event.type,
-                "locale": message.locale,
-                "body": message.body,
-                "template": message.template,
-            }
-            for message in messages
-        ],
+
+
+def _tell_subscribers(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    queue_webhook_deliveries(
+        uow,
+        deps,
+        event_id=event.id,
+        event_type=event.type,
+        payload=public_payload(event).decode(),
     )
 
 
-def queue_webhook_deliveries(uow: UnitOfWork, event: Event) -> None:
-    """One pending delivery per active subscription that asked for this (public) type."""
-    subscribers = [
-        subscription.subscription_id
-        for subscription in dao.dao_active_subscriptions(uow.session)
-        if subscribes_to(dao.subscription_patterns(subscription), event.type)
-    ]
-    if subscribers:
-        dao.dao_queue_webhook_deliveries(
-            uow.session,
-            event_id=event.id,
-            event_type=event.type,
-            payload=public_payload(event).decode(),
-            subscription_ids=subscribers,
-        )
-
-
-HANDLERS: dict[str, Handler] = {
+HANDLERS: dict[str, DependentHandler] = {
     "account.registered": handle_account_registered,
     "outlet.upserted": handle_outlet_upserted,
     "application.submitted": handle_application_submitted,

@@ -7,11 +7,18 @@ delivery and every attempt.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 
 from sqlalchemy import Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from services.notification.domain.channels import DEFAULT_LOCALE
+from services.notification.domain.statuses import (
+    DeliveryStatus,
+    NotificationStatus,
+    SubscriptionStatus,
+)
 from shared.db import UTCDateTime, new_id, new_metadata, utcnow
 
 metadata = new_metadata()
@@ -40,7 +47,7 @@ class ChannelBinding(Base):
     account_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     channel: Mapped[str] = mapped_column(String(16), primary_key=True)
     address: Mapped[str] = mapped_column(String(320))
-    locale: Mapped[str] = mapped_column(String(10), default="zh-CN")
+    locale: Mapped[str] = mapped_column(String(10), default=DEFAULT_LOCALE)
     source: Mapped[str] = mapped_column(String(16))
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
@@ -93,7 +100,7 @@ class Notification(Base):
     locale: Mapped[str] = mapped_column(String(10))
     body: Mapped[str] = mapped_column(Text)
     template: Mapped[str] = mapped_column(String(200))
-    status: Mapped[str] = mapped_column(String(10), default="queued")
+    status: Mapped[str] = mapped_column(String(10), default=NotificationStatus.QUEUED)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_error: Mapped[str | None] = mapped_column(Text, nullable=True)
@@ -109,12 +116,17 @@ class WebhookSubscription(Base):
     url: Mapped[str] = mapped_column(Text)
     event_types: Mapped[str] = mapped_column(Text)  # JSON list of glob patterns
     secret_encrypted: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(10), default="active")  # active|disabled|deleted
+    status: Mapped[str] = mapped_column(String(10), default=SubscriptionStatus.ACTIVE)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # Start of the current run of failures (no success since); cleared by any success.
     failing_since: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     disabled_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+
+    @property
+    def patterns(self) -> list[str]:
+        """The glob patterns over event types it asked for (`event_types`, decoded)."""
+        return json.loads(self.event_types)
 
 
 class WebhookEvent(Base):
@@ -147,7 +159,7 @@ class WebhookDelivery(Base):
     event_id: Mapped[str] = mapped_column(ForeignKey("webhook_events.event_id"))
     event_type: Mapped[str] = mapped_column(String(120))
     # pending → delivered | failed (gave up after the retry window) | cancelled
-    status: Mapped[str] = mapped_column(String(10), default="pending")
+    status: Mapped[str] = mapped_column(String(10), default=DeliveryStatus.PENDING)
     attempt_count: Mapped[int] = mapped_column(Integer, default=0)
     next_attempt_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)

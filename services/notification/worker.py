@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from services.notification import config, models
+from services.notification import config
+from services.notification.deps import build
 from services.notification.handlers import HANDLERS
 from shared.logs import configure_logging
-from shared.messaging.consumer import run_worker
-from shared.uow import Database
+from shared.messaging.consumer import bind_handlers, run_worker
 
 
 def main() -> None:
@@ -14,7 +14,8 @@ def main() -> None:
     configure_logging(
         f"{settings.service}-worker", level=settings.log_level, json_lines=settings.log_json
     )
-    run_worker(settings, Database(settings.database_url, models.metadata, pool_size=2), HANDLERS)
+    deps = build(settings, pool_size=2)
+    run_worker(settings, deps.database, bind_handlers(HANDLERS, deps))
 
 
 if __name__ == "__main__":

@@ -29,10 +29,23 @@ class RegistrationOptions:
     argon2_time_cost: int
     argon2_memory_kib: int
     argon2_parallelism: int
+    # The bound on argon2 work per process (domain.hash_slots).
+    hash_concurrency: int
+    hash_wait_seconds: float
+    hash_max_waiting: int
+    # Texted one-time codes (use_cases.phone_codes).
+    code_ttl_seconds: int
+    code_max_attempts: int
+    code_resend_seconds: int
+    # Code requests, account creations and log-ins per client address and hour; 0 = no limit.
+    address_limit_per_hour: int
+    # Reverse proxies in front that add X-Forwarded-For (0: the header is ignored).
+    trusted_proxy_hops: int
 
 
 def options(settings: Settings) -> RegistrationOptions:
     default_keys_dir = settings.keys_dir / "registration-jwt"
+    hash_concurrency = settings.get_int("HASH_CONCURRENCY", 2)
     return RegistrationOptions(
         access_token_ttl_seconds=settings.get_int("ACCESS_TOKEN_TTL_SECONDS", 900),
         service_token_ttl_seconds=settings.get_int("SERVICE_TOKEN_TTL_SECONDS", 300),
@@ -44,4 +57,12 @@ def options(settings: Settings) -> RegistrationOptions:
         argon2_time_cost=settings.get_int("ARGON2_TIME_COST", RFC_9106_LOW_MEMORY.time_cost),
         argon2_memory_kib=settings.get_int("ARGON2_MEMORY_KIB", RFC_9106_LOW_MEMORY.memory_cost),
         argon2_parallelism=settings.get_int("ARGON2_PARALLELISM", RFC_9106_LOW_MEMORY.parallelism),
+        hash_concurrency=max(1, hash_concurrency),
+        hash_wait_seconds=settings.get_float("HASH_WAIT_SECONDS", 2.0),
+        hash_max_waiting=settings.get_int("HASH_MAX_WAITING", 2 * hash_concurrency),
+        code_ttl_seconds=settings.get_int("CODE_TTL_SECONDS", 300),
+        code_max_attempts=settings.get_int("CODE_MAX_ATTEMPTS", 5),
+        code_resend_seconds=settings.get_int("CODE_RESEND_SECONDS", 60),
+        address_limit_per_hour=settings.get_int("ADDRESS_LIMIT_PER_HOUR", 20),
+        trusted_proxy_hops=settings.get_int("TRUSTED_PROXY_HOPS", 0),
     )

@@ -3,8 +3,9 @@
 A citizen's app or a channel polls with the same access token for its whole lifetime (15
 minutes); verifying its EdDSA signature and claims again on every poll costs more than the
 database read behind the request. A token string that verified once verifies again until its
-`exp` (nothing in sscard revokes tokens earlier), so the result is kept, per process, keyed by
-the exact token string. Invalid tokens are never remembered.
+`exp`, so the result is kept, per process, keyed by the exact token string; only whether its
+account was revoked since (shared.auth.revocations) is asked again on every use. Invalid
+tokens are never remembered.
 """
 
 from __future__ import annotations
@@ -25,6 +26,9 @@ class CachingVerifier:
     def verify(self, token: str) -> Principal:
         entry = self._verified.get(token)
         if entry is not None and time.time() < entry[1]:
+            refuse_if_revoked = getattr(self.verifier, "refuse_if_revoked", None)
+            if refuse_if_revoked is not None:
+                refuse_if_revoked(entry[0])
             return entry[0]
         principal = self.verifier.verify(token)
         expires = float(principal.claims.get("exp", 0))

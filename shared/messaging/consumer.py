@@ -29,7 +29,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
 from functools import partial
-from typing import Any
+from typing import Any, cast
 
 import pika
 from marshmallow import ValidationError
@@ -102,7 +102,8 @@ class Delivery:
 
     @property
     def retries(self) -> int:
-        return int((self.properties.headers or {}).get(HEADER_RETRIES, 0))
+        # Only our own retries set this header, always to an int.
+        return int(cast(int, (self.properties.headers or {}).get(HEADER_RETRIES, 0)))
 
     @property
     def original_routing_key(self) -> str:
@@ -207,7 +208,7 @@ class ConsumerRunner:
             channel.basic_qos(prefetch_count=self.settings.prefetch)
             side_channel = connection.channel()
             side_channel.confirm_delivery()
-            consumer_tag = channel.basic_consume(self.queue, self._on_message)
+            consumer_tag: str | None = channel.basic_consume(self.queue, self._on_message)
             self.ready.set()
             log.info("consuming %s", self.queue)
             while True:

@@ -9,8 +9,9 @@ retry count reset.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import Any, cast
 
 import pika
 from pika.exceptions import ChannelClosedByBroker
@@ -64,21 +65,21 @@ def _decode(value):
     return value.decode(errors="replace") if isinstance(value, bytes) else value
 
 
-def _original_queue(headers: dict) -> str | None:
+def _original_queue(headers: Mapping[str, Any]) -> str | None:
     if headers.get(HEADER_ORIGINAL_QUEUE):
         return _decode(headers[HEADER_ORIGINAL_QUEUE])
     deaths = headers.get("x-death") or []
     return _decode(deaths[0].get("queue")) if deaths else None
 
 
-def _original_routing_key(headers: dict) -> str | None:
+def _original_routing_key(headers: Mapping[str, Any]) -> str | None:
     deaths = headers.get("x-death") or []
     keys = deaths[-1].get("routing-keys") if deaths else None
     return _decode(keys[0]) if keys else None
 
 
 def _describe(service: str, properties: BasicProperties) -> DeadLetter:
-    headers = properties.headers or {}
+    headers: Mapping[str, Any] = properties.headers or {}
     deaths = headers.get("x-death") or []
     kind = _decode(headers.get(HEADER_ERROR_KIND)) or (
         _decode(deaths[0].get("reason")) if deaths else "unknown"
@@ -109,7 +110,7 @@ def list_dead_letters(settings: Settings, service: str | None = None) -> list[De
             try:
                 while True:
                     method, properties, _body = channel.basic_get(dead_letter_queue(name))
-                    if method is None:
+                    if method is None or properties is None:  # an empty queue: all three None
                         break
                     letters.append(_describe(name, properties))
             except ChannelClosedByBroker as exc:
@@ -141,7 +142,7 @@ def replay(
                     if exc.reply_code != 404:
                         raise
                     break
-                if method is None:
+                if method is None or properties is None or body is None:  # all three, or none
                     break
                 letter = _describe(name, properties)
                 if (message_id and letter.message_id != message_id) or not letter.original_queue:
@@ -167,7 +168,8 @@ def replay(
                     headers=headers or None,
                 )
                 channel.basic_publish("", letter.original_queue, body, copy, mandatory=True)
-                channel.basic_ack(method.delivery_tag)
+                # A Basic.GetOk always carries its tag; pika's spec class defaults it to None.
+                channel.basic_ack(cast(int, method.delivery_tag))
                 replayed.append(letter)
             if channel.is_open:
                 channel.close()

@@ -182,11 +182,11 @@ class ConfirmingPublisher:
     def _on_connection_open(self, connection: SelectConnection) -> None:
         connection.channel(on_open_callback=self._on_channel_open)
 
-    def _on_connection_error(self, _connection: SelectConnection, error: Exception) -> None:
+    def _on_connection_error(self, _connection: SelectConnection, error: BaseException) -> None:
         log.warning("publisher connection failed: %s", error)
         self._schedule_reconnect(f"connection failed: {error}")
 
-    def _on_connection_closed(self, _connection: SelectConnection, reason: Exception) -> None:
+    def _on_connection_closed(self, _connection: SelectConnection, reason: BaseException) -> None:
         if not self._stop.is_set():
             log.warning("publisher connection closed: %s", reason)
         self._schedule_reconnect(f"connection closed: {reason}")

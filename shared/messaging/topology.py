@@ -75,7 +75,8 @@ CARD_EVENTS = ("card.print_requested", *CARD_STATUS_EVENT_TYPES)
 # What each service consumes. A guard-rail test checks that each service's worker has exactly
 # one handler per bound event type, so bindings and handlers cannot drift apart.
 SUBSCRIPTIONS: dict[str, tuple[Binding, ...]] = {
-    "registration": (),
+    # An approved application binds its ID number to its account and locks the others.
+    "registration": _on_events("verification.approved"),
     "application": _on_events(
         "outlet.upserted", VERIFICATION_STARTED, *VERIFICATION_OUTCOMES, *CARD_EVENTS
     ),

@@ -1,5 +1,6 @@
 """A stand-in for the registration service's token side, for testing any other service:
-serves a JWKS and the service-token endpoint over real HTTP, and mints tokens for any role."""
+serves a JWKS, the service-token endpoint and a settable revocation list over real HTTP, and
+mints tokens for any role."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import base64
 import uuid
 from pathlib import Path
 
+from shared.auth.revocations import REVOCATIONS_PATH
 from shared.auth.tokens import (
     ADMIN,
     BANK_OPERATOR,
@@ -26,6 +28,8 @@ class TokenAuthority:
     def __init__(self, key_directory: Path) -> None:
         self.keys = KeyRing(key_directory)
         self.keys.current()
+        # What GET /internal/v1/revocations serves: [{account_id, since}] (shared.auth.revocations).
+        self.revocations: list[dict[str, str]] = []
         self._server = LocalServer(self._handler())
 
     @property
@@ -84,6 +88,8 @@ class TokenAuthority:
                 if self.path == "/.well-known/jwks.json":
                     keys = [key.public_jwk() for key in authority.keys.verification_keys()]
                     self.send_json(200, {"keys": keys})
+                elif self.path == REVOCATIONS_PATH:
+                    self.send_json(200, {"items": list(authority.revocations)})
                 else:
                     self.send_json(404, {})
 

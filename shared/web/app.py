@@ -3,28 +3,27 @@ errors, body rules, request ids, health, readiness, metrics and generated OpenAP
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
-from flask import Flask, current_app, g
+from flask import Flask, current_app
 from flask_smorest import Api
 from flask_smorest import Blueprint as ApiBlueprint
 from sqlalchemy import MetaData
 from werkzeug.exceptions import HTTPException
 
+from shared.auth.revocations import REVOCATIONS_PATH, RevocationList
 from shared.auth.service_tokens import ServiceTokenClient
 from shared.auth.token_cache import CachingVerifier
 from shared.auth.tokens import JwksClient, TokenVerifier
 from shared.config import Settings
-from shared.uow import Database, UnitOfWork
+from shared.uow import Database
 from shared.web.limits import register_body_rules
 from shared.web.observability import (
     ReadinessProbe,
     broker_check,
-    current_correlation_id,
     health_blueprint,
     register_request_context,
 )
@@ -79,7 +78,6 @@ class ServiceContext:
     database: Database
     verifier: TokenVerifier | CachingVerifier
     readiness: ReadinessProbe
-    extras: dict = field(default_factory=dict)  # to go once every service has its deps.py
     # The service's dependencies (its deps.py), built once per process; views reach them
     # through their service's `deps.current()`.
     deps: Any = None
@@ -124,6 +122,11 @@ def create_service_app(
         TokenVerifier(
             JwksClient(settings.registration_url + JWKS_PATH),
             leeway=settings.token_leeway_seconds,
+            # Asked for with this service's own token, once there are tokens to verify.
+            revocations=RevocationList(
+                settings.registration_url + REVOCATIONS_PATH,
+                lambda: app.extensions["sscard"].service_tokens.headers(),
+            ),
         )
     )
     readiness = ReadinessProbe({"database": database.ping, "broker": broker_check(settings)})
@@ -159,25 +162,6 @@ def create_service_app(
 
 def service_context() -> ServiceContext:
     return current_app.extensions["sscard"]
-
-
-@contextmanager
-def unit_of_work(correlation_id: str | None = None) -> Iterator[UnitOfWork]:
-    """The request's transaction. Inside an idempotent request the commit waits until the
-    response is stored beside the changes (shared.web.idempotency)."""
-    outer: UnitOfWork | None = g.get("sscard_uow")
-    if outer is not None:
-        if correlation_id:
-            outer.correlation_id = correlation_id
-        yield outer
-        return
-    context = service_context()
-    with UnitOfWork(
-        context.database,
-        context.settings.service,
-        correlation_id=correlation_id or current_correlation_id(),
-    ) as uow:
-        yield uow
 
 
 def current_deps() -> Any:

@@ -13,7 +13,7 @@ from shared.auth.tokens import Principal
 from shared.errors import Forbidden, NotFound, Unauthorized
 from shared.web.openapi import documented
 
-BEARER_SECURITY = [{"bearerAuth": []}]
+BEARER_SECURITY: list[dict[str, list[str]]] = [{"bearerAuth": []}]
 
 
 def _bearer_token() -> str:

@@ -222,7 +222,8 @@ def health_blueprint() -> Blueprint:
 
     @blueprint.get("/metrics")
     def metrics():
-        app = current_app._get_current_object()
+        # current_app is a LocalProxy that Flask types as the Flask it stands for.
+        app = current_app._get_current_object()  # type: ignore[attr-defined]
         if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
             registry = CollectorRegistry()
             multiprocess.MultiProcessCollector(registry)

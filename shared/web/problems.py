@@ -150,7 +150,8 @@ def register_problem_handlers(app: Flask) -> None:
             "Service unavailable",
             "A dependency is unavailable; try again.",
             slug="unavailable",
-            headers={"Retry-After": "5"},
+            # A TransientError may say how long to wait (e.g. busy password hashing).
+            headers={"Retry-After": str(getattr(error, "retry_after", 5))},
         )
 
     @app.errorhandler(OperationalError)

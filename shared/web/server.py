@@ -10,7 +10,9 @@ from dataclasses import dataclass
 from ssl import SSLError
 
 from gunicorn import util
-from gunicorn.http.errors import (
+
+# types-gunicorn (26.2) predates gunicorn 27's InvalidResponseHeader and InvalidResponseHeaderName.
+from gunicorn.http.errors import (  # type: ignore[attr-defined]
     ChunkMissingTerminator,
     ConfigurationProblem,
     ExpectationFailed,

@@ -7,7 +7,7 @@ gthread workers, `WEB_WORKERS` × `WEB_THREADS` (2 × 2 by default), on PostgreS
 comes from separate processes (Python, http.client keep-alive connections). The progress
 rate limit stays on, as in production, with a limit no run reaches: all the load comes from
 one address, as from a channel's server, and is counted in the database as such a client's
-look-ups are (in leases of up to 256, services/application/rate_limit.py).
+look-ups are (in leases of up to 256, services/application/domain/rate_window.py).
 
 Target: at least 60 % of the trivial endpoint's requests per second, p99 under 25 ms.
 
@@ -98,34 +98,32 @@ def serve_floor(port: int) -> None:
     request ids, access line, metrics, token check, validation, rate limit or problem
     handling. What the service adds to this is the price of that shell."""
     from flask import Flask, Response, request
-    from sqlalchemy import create_engine
 
     from services.application.dao import (
         dao_get_application_by_acceptance_number,
         dao_get_application_view,
         dao_get_latest_application_by_id_number,
     )
-    from services.application.runtime import Runtime
+    from services.application.deps import build
     from shared.config import load_settings
     from shared.messaging.envelope import format_time
 
-    settings = load_settings("application")
-    runtime = Runtime(settings, create_engine(settings.database_url))
+    deps = build(load_settings("application"))
     app = Flask("floor")
 
     @app.get("/floor/applications/<application_id>")
     def own(application_id: str):
-        row = dao_get_application_view(runtime.reads, application_id)
+        row = dao_get_application_view(deps.reads, application_id)
         return Response(row.view, mimetype="application/json")
 
     @app.get("/floor/progress")
     def progress():
         if "id_number" in request.args:
-            index = runtime.id_number_index(request.args["id_number"])
-            row = dao_get_latest_application_by_id_number(runtime.reads, index)
+            index = deps.id_numbers.blind_index(request.args["id_number"])
+            row = dao_get_latest_application_by_id_number(deps.reads, index)
         else:
             number = request.args["acceptance_number"]
-            row = dao_get_application_by_acceptance_number(runtime.reads, number)
+            row = dao_get_application_by_acceptance_number(deps.reads, number)
         return {
             "status": row.status,
             "updated_at": format_time(row.status_at),
@@ -253,18 +251,21 @@ def server_process(command: list[str], env: dict, port: int, health_path: str):
 
 def seed(settings, token_authority) -> tuple[list, list]:
     """Applications with a timeline each; the request lists for both endpoints."""
-    from services.application.dao import dao_add_timeline_entry, dao_upsert_outlet
+    from services.application.dao import (
+        dao_add_timeline_entry,
+        dao_save_application,
+        dao_upsert_outlet,
+    )
+    from services.application.deps import build
     from services.application.domain.acceptance import new_acceptance_number
     from services.application.domain.status import Status
-    from services.application.models import Application, metadata
-    from services.application.runtime import Runtime
-    from services.application.views import refresh_view
+    from services.application.models import Application
     from shared.pii import mask_id_number
     from shared.resident_id import check_character
-    from shared.uow import Database, UnitOfWork
+    from shared.uow import UnitOfWork
 
-    runtime = Runtime(settings)
-    database = Database(settings.database_url, metadata)
+    deps = build(settings)
+    id_numbers, database = deps.id_numbers, deps.database
     outlet_id = str(uuid.uuid4())
     own, progress = [], []
     now = datetime.now(UTC)
@@ -305,10 +306,10 @@ def seed(settings, token_authority) -> tuple[list, list]:
                     gender="male" if int(id_number[16]) % 2 else "female",
                     ethnicity="汉",
                     birth_date=born,
-                    id_number_encrypted=runtime.encrypt_id_number(id_number),
-                    id_number_index=runtime.id_number_index(id_number),
+                    id_number_encrypted=id_numbers.encrypt(id_number),
+                    id_number_index=id_numbers.blind_index(id_number),
                     id_number_masked=mask_id_number(id_number),
-                    open_person_key=runtime.id_number_index(id_number),
+                    open_person_key=id_numbers.blind_index(id_number),
                     phone="13800000000",
                     address="北京市朝阳区建国路88号",
                     person_status="employed",
@@ -332,7 +333,7 @@ def seed(settings, token_authority) -> tuple[list, list]:
                     at=now + timedelta(minutes=minute),
                     detail=f"{status.value} detail",
                 )
-            refresh_view(uow.session, uow.session.get(Application, application_id))
+            dao_save_application(uow.session, uow.session.get(Application, application_id))
             own.append(
                 (f"/api/v1/applications/{application_id}", token_authority.citizen(account_id))
             )

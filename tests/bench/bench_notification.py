@@ -76,16 +76,16 @@ def _baseline(url: str, payload: bytes, total: int) -> float:
 
 
 def _deliveries_per_second(url: str, workdir: Path) -> tuple[float, dict]:
-    from services.notification import dao, models
-    from services.notification.config import notification_config
+    from services.notification import models
+    from services.notification.dao.subscriptions import dao_create_subscription
+    from services.notification.deps import build
     from services.notification.dispatcher import Dispatcher
-    from services.notification.domain.webhooks import SECRET_COLUMN, new_secret
-    from services.notification.handlers import queue_webhook_deliveries
+    from services.notification.domain.webhooks import SECRET_COLUMN, new_secret, public_payload
+    from services.notification.use_cases.subscriptions import queue_webhook_deliveries
     from shared.config import load_settings
     from shared.migrations import upgrade
-    from shared.pii import FieldCipher
     from shared.testing.infrastructure import database_backend, temporary_database
-    from shared.uow import Database, UnitOfWork
+    from shared.uow import UnitOfWork
     from tests.notification.factories import Journey
 
     with ExitStack() as stack:
@@ -102,11 +102,13 @@ def _deliveries_per_second(url: str, workdir: Path) -> tuple[float, dict]:
             },
         )
         upgrade(settings)
-        database = Database(settings.database_url, models.metadata, pool_size=4)
-        cipher = FieldCipher(settings.pii_key())
+        deps = build(settings, pool_size=4)
+        deps.providers = {}
+        database = deps.database
+        cipher = deps.cipher
         with UnitOfWork(database, "notification") as uow:
             for index in range(SUBSCRIPTIONS):
-                dao.dao_create_subscription(
+                dao_create_subscription(
                     uow.session,
                     f"bench-integrator-{index}",
                     f"{url}/{index}",
@@ -118,13 +120,20 @@ def _deliveries_per_second(url: str, workdir: Path) -> tuple[float, dict]:
         for start in range(0, EVENTS, 250):
             with UnitOfWork(database, "notification") as uow:
                 for _ in range(min(250, EVENTS - start)):
-                    queue_webhook_deliveries(uow, journey.card("shipped"))
+                    event = journey.card("shipped")
+                    queue_webhook_deliveries(
+                        uow,
+                        deps,
+                        event_id=event.id,
+                        event_type=event.type,
+                        payload=public_payload(event).decode(),
+                    )
                 uow.commit()
         total = EVENTS * SUBSCRIPTIONS
         delivered = select(func.count()).where(models.WebhookDelivery.status == "delivered")
 
-        config = notification_config(settings)
-        dispatcher = Dispatcher(settings, database, config=config, providers={})
+        config = deps.options
+        dispatcher = Dispatcher(deps)
         thread = threading.Thread(target=dispatcher.run, daemon=True)
         started = time.perf_counter()
         thread.start()

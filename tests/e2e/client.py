@@ -3,6 +3,7 @@ banks, over HTTP only."""
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import dataclass
 
@@ -39,6 +40,15 @@ CHEN_MING = Person(
     "310104197811021354", "陈明", "male", "1978-11-02", "汉", "上海市徐汇区漕溪北路398号"
 )
 
+
+# The demo people's own phones, registered to them with the carrier by the SMS gateway
+# simulator's seed (deploy/seed/sms_gateway/subscribers.json).
+DEMO_PHONES = {
+    ZHANG_WEI.id_number: "13700001001",
+    LI_NA.id_number: "13700001002",
+    WANG_FANG.id_number: "13700001003",
+    CHEN_MING.id_number: "13700001004",
+}
 
 STAFF_NAMES = {
     "admin": "测试管理员",
@@ -82,25 +92,58 @@ def log_in(stack: Stack, phone: str, password: str = PASSWORD) -> Api:
     return Api(stack, response.json()["access_token"])
 
 
-def register_citizen(stack: Stack, person: Person, *, name: str | None = None) -> tuple[Api, str]:
-    phone = new_phone()
-    account = (
-        Api(stack)
-        .call(
-            "POST",
-            "registration",
-            "/api/v1/accounts",
-            expect=201,
-            json={
-                "phone": phone,
-                "password": PASSWORD,
-                "name": name or person.name,
-                "id_number": person.id_number,
-            },
-        )
-        .json()
+def own_phone(stack: Stack, phone: str, person: Person) -> None:
+    """Records with the carrier (the SMS gateway simulator) that `phone` is `person`'s."""
+    Api(stack).call(
+        "POST",
+        "sms_gateway",
+        "/carrier/v1/subscribers",
+        json={"phone": phone, "name": person.name, "id_number": person.id_number},
+        expect=201,
     )
-    return log_in(stack, phone), account["account_id"]
+
+
+def texted_code(stack: Stack, phone: str, purpose: str = "register") -> str:
+    """Asks registration for a code and reads it from the SMS gateway simulator's texts."""
+    api = Api(stack)
+    api.call(
+        "POST",
+        "registration",
+        "/api/v1/phone-codes",
+        json={"phone": phone, "purpose": purpose},
+        expect=202,
+    )
+    texts = api.call("GET", "sms_gateway", "/sms/v1/messages", params={"phone": phone}, expect=200)
+    return re.search(r"(?<![0-9])[0-9]{6}(?![0-9])", texts.json()["items"][0]["text"]).group()
+
+
+def try_to_register(
+    stack: Stack, person: Person, *, phone: str, name: str | None = None
+) -> requests.Response:
+    """POST /accounts with a code texted to `phone`, in `name` (default: the person's)."""
+    return Api(stack).call(
+        "POST",
+        "registration",
+        "/api/v1/accounts",
+        json={
+            "phone": phone,
+            "code": texted_code(stack, phone),
+            "password": PASSWORD,
+            "name": name or person.name,
+            "id_number": person.id_number,
+        },
+    )
+
+
+def register_citizen(stack: Stack, person: Person, *, phone: str | None = None) -> tuple[Api, str]:
+    """Registers `person` as they would: with `phone` (their seeded demo phone, or a fresh
+    phone recorded as theirs with the carrier), a texted code read from the SMS gateway."""
+    if phone is None:
+        phone = new_phone()
+        own_phone(stack, phone, person)
+    response = try_to_register(stack, person, phone=phone)
+    assert response.status_code == 201, f"POST /accounts → {response.status_code}: {response.text}"
+    return log_in(stack, phone), response.json()["account_id"]
 
 
 def staff(stack: Stack, role: str, bank_code: str | None = None) -> Api:

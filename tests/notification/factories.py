@@ -1,11 +1,22 @@
-"""Events as the other services publish them, for feeding the notification service."""
+"""Builders for the notification service's tests: events as the other services publish them
+(`Journey`), a clock the test moves, and the service's dependencies on an in-memory database
+with fake channel providers (`memory_deps`)."""
 
 from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 
+from services.notification import config, models
+from services.notification.adapters.providers import DeliveryFailed, OutgoingMessage
+from services.notification.deps import Dependencies
+from services.notification.domain.channels import CHANNELS
+from shared.config import load_settings
+from shared.db import utcnow
 from shared.messaging.envelope import Event, new_event
+from shared.pii import FieldCipher
+from shared.testing.memory import memory_database
 
 ID_NUMBER = "11010519491231002X"
 SHA = "0" * 64
@@ -150,3 +161,49 @@ class Journey:
             self.card("collected"),
             self.card("activated"),
         ]
+
+
+class FakeClock:
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or utcnow()
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def advance(self, delta: timedelta) -> None:
+        self.now += delta
+
+    def move_to(self, moment: datetime) -> None:
+        self.now = max(self.now, moment)
+
+
+class FakeProvider:
+    """A channel provider that keeps what it was given; `failure` makes every send fail."""
+
+    name = "fake"
+
+    def __init__(self, failure: DeliveryFailed | None = None) -> None:
+        self.sent: list[OutgoingMessage] = []
+        self.failure = failure
+
+    def send(self, message: OutgoingMessage) -> None:
+        if self.failure is not None:
+            raise self.failure
+        self.sent.append(message)
+
+
+def memory_deps(**env: str) -> Dependencies:
+    """The notification service's dependencies on a fresh in-memory database, with a fake
+    provider on every channel (`deps.providers`) and a cipher that needs no key file."""
+    settings = load_settings(
+        "notification", {"SSCARD_VAR_DIR": "/nonexistent/sscard-unit-tests", **env}
+    )
+    deps = Dependencies(
+        settings=settings,
+        database=memory_database(models.metadata),
+        options=config.notification_config(settings),
+    )
+    # The cached properties, filled with what a unit test needs instead of what they build.
+    deps.cipher = FieldCipher(bytes(range(32)))
+    deps.providers = {channel: FakeProvider() for channel in CHANNELS}  # type: ignore[assignment]
+    return deps

@@ -1,12 +1,16 @@
-"""Factory helpers for registration tests: valid people, registering and logging in over HTTP,
-a settable clock, cheap hashing, and the service's dependencies on an in-memory database with
-fake adapters for use-case unit tests."""
+"""Factory helpers for registration tests: valid people, registering and logging in over HTTP
+(asking for a code and reading it from the SMS gateway simulator, the person on file with the
+identity registry simulator and the phone's owner with the carrier), a settable clock, cheap
+hashing, and the service's dependencies on an in-memory database with fake adapters for
+use-case unit tests."""
 
 from __future__ import annotations
 
 import base64
 import itertools
 import json
+import re
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
@@ -15,9 +19,13 @@ from sqlalchemy import func, select
 from services.registration import models
 from services.registration.deps import Dependencies
 from shared.config import load_settings
-from shared.resident_id import check_character
+from shared.errors import TransientError
+from shared.resident_id import check_character, normalise
+from shared.sms import CarrierCheckUnavailable, MemorySmsSender
 from shared.testing.memory import memory_database
 from shared.testing.tokens import TEST_SERVICE_SECRET
+from tests.support.identity_registry import RegistryServer
+from tests.support.sms_gateway import SmsGatewayServer
 
 PROBLEM = "application/problem+json"
 
@@ -67,8 +75,94 @@ def citizen(**overrides) -> dict:
     return body
 
 
-def register(client, headers=None, **overrides):
+@dataclass
+class Outside:
+    """The outside parties registration asks, as real simulators on local ports: the identity
+    registry, and the SMS gateway (which also plays the carriers' real-name check)."""
+
+    registry: RegistryServer
+    sms: SmsGatewayServer
+
+    def file_person(self, id_number, name) -> None:
+        """The person on file with the registry and as the owner of nothing yet."""
+        if isinstance(id_number, str) and isinstance(name, str):
+            self.registry.add(normalise(id_number), name.strip())
+
+    def own_phone(self, phone, name, id_number) -> None:
+        """The carrier has `phone` registered to this person."""
+        if isinstance(phone, str) and isinstance(name, str) and isinstance(id_number, str):
+            self.sms.record_owner(phone, name.strip(), normalise(id_number))
+
+
+OUTSIDE_KEY = "SSCARD_TEST_OUTSIDE"  # where the integration app keeps its Outside
+
+
+def outside_environ(outside: Outside) -> dict[str, str]:
+    """Settings that point registration at these simulators, with the per-address limits off
+    and no wait between codes (every test client shares one address; the limits' own tests
+    switch them on)."""
+    return {
+        "IDENTITY_REGISTRY_URL": outside.registry.url,
+        "SMS_GATEWAY_URL": outside.sms.url,
+        "REGISTRATION_REGISTRY_RETRIES": "0",
+        "REGISTRATION_ADDRESS_LIMIT_PER_HOUR": "0",
+        "REGISTRATION_CODE_RESEND_SECONDS": "0",
+    }
+
+
+_CODE = re.compile(r"(?<![0-9])([0-9]{6})(?![0-9])")
+
+
+def outside_of(client) -> Outside:
+    return client.application.config[OUTSIDE_KEY]
+
+
+def with_outside(app, outside: Outside):
+    """The app, knowing its simulators (for `register` and friends)."""
+    app.config[OUTSIDE_KEY] = outside
+    return app
+
+
+def code_in(text: str) -> str:
+    return _CODE.search(text).group(1)
+
+
+def ask_code(client, phone, purpose: str = "register", **kwargs):
+    return client.post("/api/v1/phone-codes", json={"phone": phone, "purpose": purpose}, **kwargs)
+
+
+def latest_code(client, phone: str) -> str | None:
+    """The newest code texted to the phone, read back from the SMS gateway simulator."""
+    texts = outside_of(client).sms.texts_to(phone)
+    return code_in(texts[0]) if texts else None
+
+
+def texted_code(client, phone, purpose: str = "register") -> str:
+    """Asks for a code and reads it from the texts; "000000" when none could be had (e.g. a
+    malformed phone, for tests of the 422)."""
+    if ask_code(client, phone, purpose).status_code != 202:
+        return "000000"
+    return latest_code(client, phone) or "000000"
+
+
+def ready_citizen(client, *, on_file=True, own_phone=True, **overrides) -> dict:
+    """A registration body as a person has it ready: the person on file with the registry
+    (unless `on_file=False`), the phone theirs with the carrier (unless `own_phone=False`), a
+    code asked for and read from the text (unless `code` is given)."""
     body = citizen(**overrides)
+    outside = outside_of(client)
+    if on_file:
+        outside.file_person(body["id_number"], body["name"])
+    if own_phone:
+        outside.own_phone(body["phone"], body["name"], body["id_number"])
+    if "code" not in body:
+        body["code"] = texted_code(client, body["phone"])
+    return body
+
+
+def register(client, headers=None, **overrides):
+    """Registers a citizen as a person does (`ready_citizen`); (response, body)."""
+    body = ready_citizen(client, **overrides)
     return client.post("/api/v1/accounts", json=body, headers=headers or {}), body
 
 
@@ -150,9 +244,43 @@ class FakePasswords:
         return stored_hash.split(":", 2)[1] != str(self.cost)
 
 
+class FakeRegistry:
+    """Stands in for the identity registry client: `people` by ID number; `down` makes every
+    question a TransientError."""
+
+    def __init__(self) -> None:
+        self.people: dict[str, dict] = {}
+        self.down = False
+
+    def add(self, id_number: str, name: str) -> None:
+        self.people[normalise(id_number)] = {"id_number": normalise(id_number), "name": name}
+
+    def get_person(self, id_number: str) -> dict | None:
+        if self.down:
+            raise TransientError("identity registry answered 503")
+        return self.people.get(id_number)
+
+
+class FakeCarrier:
+    """Stands in for the carriers' real-name check: `owners` by phone."""
+
+    def __init__(self) -> None:
+        self.owners: dict[str, tuple[str, str]] = {}
+        self.down = False
+
+    def own(self, phone: str, name: str, id_number: str) -> None:
+        self.owners[phone] = (name, normalise(id_number))
+
+    def verify(self, phone: str, name: str, id_number: str) -> bool:
+        if self.down:
+            raise CarrierCheckUnavailable("answered 503", status=503)
+        return self.owners.get(phone) == (name, normalise(id_number))
+
+
 def memory_deps(var_dir: Path, **environ: str) -> Dependencies:
     """The registration service's dependencies on a fresh in-memory database, with fake
-    passwords and a settable clock; its key ring and secrets under `var_dir`."""
+    passwords, a settable clock, a MemorySmsSender, a fake registry and carrier; its key ring
+    and secrets under `var_dir`."""
     settings = load_settings(
         "registration",
         {
@@ -165,4 +293,7 @@ def memory_deps(var_dir: Path, **environ: str) -> Dependencies:
     deps = Dependencies(settings=settings, database=memory_database(models.metadata))
     deps.passwords = FakePasswords()  # replaces the cached argon2 hasher before first use
     deps.clock = SettableClock()
+    deps.sms = MemorySmsSender()
+    deps.registry = FakeRegistry()
+    deps.carrier = FakeCarrier()
     return deps

@@ -254,20 +254,30 @@ def face_facts(encoding: float = 0.0, *, photo: bool = True) -> ImageFacts:
 
 
 class FakeRegistry:
-    """The identity registry: people by ID number, or down."""
+    """The identity registry: people and their photos on file by ID number, or down (the
+    whole registry, or only its photo endpoint)."""
 
     def __init__(self) -> None:
         self.people: dict[str, dict] = {}
+        self.photos: dict[str, bytes] = {}
         self.down = False
+        self.photos_down = False
 
-    def add(self, entry: dict) -> dict:
+    def add(self, entry: dict, *, photo: bytes | None = None) -> dict:
         self.people[entry["id_number"]] = entry
+        if photo is not None:
+            self.photos[entry["id_number"]] = photo
         return entry
 
     def get_person(self, id_number: str) -> dict | None:
         if self.down:
             raise TransientError("identity registry answered 503")
         return self.people.get(id_number)
+
+    def get_photo(self, id_number: str) -> bytes | None:
+        if self.down or self.photos_down:
+            raise TransientError("identity registry answered 503")
+        return self.photos.get(id_number)
 
 
 class FakeFiles:

@@ -9,11 +9,11 @@ import re
 from flask import Response
 from flask_smorest import Blueprint
 
-from services.application.dao import dao_get_stored_file
+from services.application.deps import current
+from services.application.use_cases.documents import get_stored_file
 from shared.auth import SERVICE
 from shared.claim_check import INTERNAL_FILES_PATH
 from shared.errors import NotFound
-from shared.web.app import readonly_session, service_context
 from shared.web.auth import requires_roles
 
 blp = Blueprint(
@@ -43,12 +43,8 @@ def get_file(sha256: str):
     """A stored photo or ID card image, by its SHA-256."""
     if not _SHA256.match(sha256):
         raise NotFound("No such file.")
-    with readonly_session() as session:
-        stored = dao_get_stored_file(session, sha256)
-    data = service_context().extras["runtime"].files.get(sha256) if stored else None
-    if stored is None or data is None:
-        raise NotFound("No such file.")
-    response = Response(data, mimetype=stored.content_type)
+    data, content_type = get_stored_file(current(), sha256=sha256)
+    response = Response(data, mimetype=content_type)
     response.headers["ETag"] = f'"{sha256}"'
     response.headers["Cache-Control"] = "private, no-store"
     return response

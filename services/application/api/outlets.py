@@ -6,8 +6,8 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 
 from services.application.api.schemas import OutletListSchema
-from services.application.dao import dao_list_active_outlets
-from shared.web.app import readonly_session
+from services.application.deps import current
+from services.application.use_cases.outlets import list_outlets as list_active_outlets
 from shared.web.auth import public
 
 blp = Blueprint("outlets", __name__, description="Bank outlets that issue cards.")
@@ -18,8 +18,8 @@ blp = Blueprint("outlets", __name__, description="Bank outlets that issue cards.
 @blp.response(200, OutletListSchema)
 def list_outlets():
     """The active outlets, by bank and district."""
-    with readonly_session() as session:
-        return {"items": [_outlet_view(outlet) for outlet in dao_list_active_outlets(session)]}
+    with current().database.session_factory() as session:
+        return {"items": [_outlet_view(outlet) for outlet in list_active_outlets(session)]}
 
 
 def _outlet_view(outlet) -> dict:

@@ -17,20 +17,12 @@ from flask import Response, request
 from flask_smorest import Blueprint
 from marshmallow import EXCLUDE, ValidationError
 
+from services.application.api.rate_limit import rate_limited
 from services.application.api.schemas import ProgressQuerySchema, ProgressSchema
-from services.application.dao import (
-    dao_get_application_by_acceptance_number,
-    dao_get_latest_application_by_id_number,
-)
-from services.application.domain.acceptance import normalise_acceptance_number
-from services.application.domain.applicant import normalise_name
+from services.application.deps import Dependencies, current
 from services.application.domain.lookup import plainly_valid_lookup
-from services.application.rate_limit import rate_limited
-from services.application.runtime import Runtime
-from shared.errors import InvalidInput, NotFound
-from shared.messaging.envelope import format_time
-from shared.resident_id import InvalidResidentId, parse_resident_id
-from shared.web.app import service_context
+from services.application.use_cases.progress import look_up_progress
+from shared.errors import InvalidInput
 from shared.web.auth import public
 from shared.web.openapi import documented
 from shared.web.problems import flatten_errors
@@ -38,12 +30,8 @@ from shared.web.problems import flatten_errors
 blp = Blueprint("progress", __name__, description="Progress look-up for every channel.")
 
 
-def _runtime() -> Runtime:
-    return service_context().extras["runtime"]
-
-
-def _limit(runtime: Runtime) -> tuple[int, int]:
-    return runtime.options.progress_rate_limit, runtime.options.progress_rate_window_seconds
+def _limit(deps: Dependencies) -> tuple[int, int]:
+    return deps.options.progress_rate_limit, deps.options.progress_rate_window_seconds
 
 
 # This is the hot path of every channel: a plainly valid query is taken as it is
@@ -113,28 +101,11 @@ def get_progress():
     """Status, when it last changed, and the outlet; by ID number + name or acceptance
     number + name."""
     query = _query()
-    runtime = _runtime()
-    if "id_number" in query:
-        try:
-            id_number = parse_resident_id(query["id_number"]).number
-        except InvalidResidentId as exc:
-            raise InvalidInput(str(exc), errors={"id_number": [str(exc)]}) from None
-        index = runtime.id_number_index(id_number)
-        row = dao_get_latest_application_by_id_number(runtime.reads, index)
-    else:
-        number = normalise_acceptance_number(query["acceptance_number"])
-        if number is None:
-            raise InvalidInput(
-                "Not an acceptance number.",
-                errors={"acceptance_number": ["Looks like SSC-20261125-7K3Q9M."]},
-            )
-        row = dao_get_application_by_acceptance_number(runtime.reads, number)
-    if row is None or normalise_name(row.name) != normalise_name(query["name"]):
-        raise NotFound("No application matches these details.")
-    body = {
-        "status": row.status,
-        "updated_at": format_time(row.status_at),
-        "outlet": {"name": row.outlet_name, "address": row.outlet_address},
-    }
+    body = look_up_progress(
+        current(),
+        name=query["name"],
+        id_number=query.get("id_number"),
+        acceptance_number=query.get("acceptance_number"),
+    )
     # Built here rather than dumped by the schema: this is the hot path of every channel.
     return Response(_JSON.encode(body), mimetype="application/json")

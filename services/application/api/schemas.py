@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from services.application.domain.applicant import DocumentSource
 from services.application.domain.status import Status
 from shared.events import GENDERS, PERSON_STATUSES
 from shared.messaging.envelope import format_time
@@ -125,7 +126,7 @@ class CancelledSchema(Schema):
 
 
 class PhotoSourceSchema(Schema):
-    source = fields.String(required=True, validate=validate.OneOf(["on_file"]))
+    source = fields.String(required=True, validate=validate.OneOf([DocumentSource.ON_FILE.value]))
 
 
 # -- progress -----------------------------------------------------------------------------------

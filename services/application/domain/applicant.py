@@ -6,12 +6,19 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass
 from datetime import date
+from enum import StrEnum
 
-from shared.errors import Forbidden, InvalidInput
+from shared.errors import Forbidden, InvalidInput, NotFound
 from shared.resident_id import InvalidResidentId, parse_resident_id
 
+PHOTO = "photo"
 # The documents a complete application has, in the order a problem lists them.
-REQUIRED_DOCUMENTS = ("photo", "id_card_front", "id_card_back")
+REQUIRED_DOCUMENTS = (PHOTO, "id_card_front", "id_card_back")
+
+
+class DocumentSource(StrEnum):
+    UPLOAD = "upload"
+    ON_FILE = "on_file"  # the photo the identity registry has on file
 
 
 @dataclass(frozen=True)
@@ -53,6 +60,18 @@ def check_is_callers_own(verdict: IdentityVerdict) -> None:
     the caller's account (compared in full by the registration service)."""
     if not (verdict.name_matches and verdict.id_number_matches):
         raise Forbidden("You can only apply for yourself, with your own real name and ID number.")
+
+
+def id_card_side(side: str) -> str:
+    """The document kind of the front (portrait side) or back of the ID card."""
+    return f"id_card_{side}"
+
+
+def check_owner(owner_id: str, caller_id: str) -> None:
+    """A citizen may only touch their own applications; anyone else gets the same 404 as for
+    one that does not exist, so ids cannot be probed."""
+    if owner_id != caller_id:
+        raise NotFound("No such resource.")
 
 
 def missing_documents(present: set[str]) -> list[str]:

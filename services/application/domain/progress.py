@@ -1,5 +1,6 @@
 """What a verification or card event tells the applicant: the status it reports, when that
-happened, a line for the timeline, and the card or rejection details it carries."""
+happened, a line for the timeline, and the card or rejection details it carries; and which
+card the application names once it has heard of it."""
 
 from __future__ import annotations
 
@@ -62,3 +63,27 @@ def fact_from_event(event_type: str, data: dict[str, Any], event_time: str) -> P
     else:
         detail = _CARD_DETAILS[status]
     return ProgressFact(status, occurred_at, detail, card_id, card_serial, reasons)
+
+
+@dataclass(frozen=True)
+class CardOnFile:
+    """The card an application names, and the time of the report that named it."""
+
+    card_id: str | None
+    card_serial: str | None
+    reported_at: datetime | None
+
+
+def card_after(known: CardOnFile, fact: ProgressFact) -> CardOnFile:
+    """The newest report names the current card (a reprint may bring a new one); a card's
+    serial never changes, so it is taken from whichever report carries it, late or not."""
+    if not fact.card_id:
+        return known
+    card_id, card_serial, reported_at = known.card_id, known.card_serial, known.reported_at
+    if reported_at is None or fact.occurred_at >= reported_at:
+        if fact.card_id != card_id:
+            card_id, card_serial = fact.card_id, None
+        reported_at = fact.occurred_at
+    if fact.card_id == card_id and fact.card_serial:
+        card_serial = fact.card_serial
+    return CardOnFile(card_id, card_serial, reported_at)

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
+from shared.errors import Conflict
+
 
 class Status(StrEnum):
     DRAFT = "draft"
@@ -141,3 +143,15 @@ def is_open(status: Status) -> bool:
 
 def is_cancellable(status: Status) -> bool:
     return status in CANCELLABLE
+
+
+def check_is_draft(status: Status) -> None:
+    """Only a draft's files and details may change; 409 afterwards."""
+    if status is not Status.DRAFT:
+        raise Conflict(f"The application is {status}; its files and details can no longer change.")
+
+
+def check_is_cancellable(status: Status) -> None:
+    """An application may be withdrawn until it is sent to print; 409 afterwards."""
+    if not is_cancellable(status):
+        raise Conflict(f"An application that is {status} can no longer be cancelled.")

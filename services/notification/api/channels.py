@@ -5,13 +5,14 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from services.notification import dao
+from services.notification import deps
 from services.notification.api.fields import UtcTime
 from services.notification.api.roles import PEOPLE
-from services.notification.domain.channels import CHANNELS, LOCALES, mask_address, normalise_address
-from shared.errors import NotFound
-from shared.web.app import readonly_session, unit_of_work
+from services.notification.domain.channels import LOCALES, mask_address
+from services.notification.use_cases import contacts
+from shared.web.app import readonly_session
 from shared.web.auth import current_principal, requires_roles
+from shared.web.transaction import transactional
 
 blp = Blueprint("channels", __name__, description="The caller's channel bindings.")
 
@@ -45,30 +46,21 @@ class ChannelListSchema(Schema):
     items = fields.List(fields.Nested(ChannelViewSchema))
 
 
-def _known(channel: str) -> str:
-    if channel not in CHANNELS:
-        raise NotFound(f"No channel {channel!r}; channels are {', '.join(CHANNELS)}.")
-    return channel
-
-
 @blp.route("/channels/<channel>", methods=["PUT"])
 @requires_roles(*PEOPLE)
+@transactional
 @blp.arguments(ChannelBindingSchema)
 @blp.response(204)
-def bind_channel(payload: dict, channel: str):
+def bind_channel(payload: dict, channel: str, uow):
     """Bind (or re-bind) the caller's address on one channel."""
-    _known(channel)
-    address = normalise_address(channel, payload["address"])
-    with unit_of_work() as uow:
-        dao.dao_bind_channel(
-            uow.session,
-            current_principal().subject,
-            channel,
-            address,
-            payload.get("locale"),
-            dao.CITIZEN_SOURCE,
-        )
-        uow.commit()
+    contacts.bind_channel(
+        uow,
+        deps.current(),
+        account_id=current_principal().subject,
+        channel=channel,
+        address=payload["address"],
+        locale=payload.get("locale"),
+    )
 
 
 @blp.route("/channels", methods=["GET"])
@@ -77,7 +69,7 @@ def bind_channel(payload: dict, channel: str):
 def list_channels():
     """The caller's bindings, addresses masked."""
     with readonly_session() as session:
-        bindings = dao.dao_get_bindings(session, current_principal().subject)
+        bindings = contacts.list_channels(session, account_id=current_principal().subject)
     return {
         "items": [
             {
@@ -94,11 +86,10 @@ def list_channels():
 
 @blp.route("/channels/<channel>", methods=["DELETE"])
 @requires_roles(*PEOPLE)
+@transactional
 @blp.response(204)
-def unbind_channel(channel: str):
+def unbind_channel(channel: str, uow):
     """Stop messages on one channel."""
-    _known(channel)
-    with unit_of_work() as uow:
-        if not dao.dao_delete_binding(uow.session, current_principal().subject, channel):
-            raise NotFound(f"No {channel} binding.")
-        uow.commit()
+    contacts.unbind_channel(
+        uow, deps.current(), account_id=current_principal().subject, channel=channel
+    )

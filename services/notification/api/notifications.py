@@ -5,9 +5,10 @@ from __future__ import annotations
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from services.notification import dao
 from services.notification.api.fields import UtcTime
 from services.notification.api.roles import PEOPLE
+from services.notification.domain.statuses import NotificationStatus
+from services.notification.use_cases.notices import list_notifications as list_own
 from shared.web.app import readonly_session
 from shared.web.auth import current_principal, requires_roles
 
@@ -22,7 +23,7 @@ class NotificationSchema(Schema):
     notification_id = fields.String()
     channel = fields.String()
     event_type = fields.String()
-    status = fields.String(metadata={"enum": ["queued", "sent", "failed"]})
+    status = fields.String(metadata={"enum": [s.value for s in NotificationStatus]})
     body = fields.String()
     created_at = UtcTime()
     sent_at = UtcTime(allow_none=True)
@@ -39,5 +40,5 @@ class NotificationListSchema(Schema):
 def list_notifications(query: dict):
     """The caller's own notifications on every channel."""
     with readonly_session() as session:
-        rows = dao.dao_list_notifications(session, current_principal().subject, query["limit"])
+        rows = list_own(session, account_id=current_principal().subject, limit=query["limit"])
     return {"items": rows}

@@ -5,31 +5,23 @@ An owner sees only their own subscriptions (another's is a 404); an admin sees a
 
 from __future__ import annotations
 
-import uuid
-
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
-from services.notification import dao
+from services.notification import deps
 from services.notification.api.fields import UtcTime
-from services.notification.config import notification_config
-from services.notification.domain.webhooks import (
-    SECRET_COLUMN,
-    new_secret,
-    secret_key,
-    validate_event_patterns,
-)
+from services.notification.domain.statuses import DeliveryStatus, SubscriptionStatus
 from services.notification.models import WebhookSubscription
-from services.notification.outbound import DestinationGuard
+from services.notification.use_cases import subscriptions
+from services.notification.use_cases.subscriptions import Caller
 from shared.auth import ADMIN, INTEGRATOR
-from shared.errors import NotFound
-from shared.pii import FieldCipher
-from shared.web.app import readonly_session, service_context, unit_of_work
+from shared.web.app import readonly_session
 from shared.web.auth import current_principal, requires_roles
+from shared.web.transaction import transactional
 
 blp = Blueprint("subscriptions", __name__, description="Webhook subscriptions for integrators.")
 
-DELIVERY_STATUSES = ("pending", "delivered", "failed", "cancelled")
+DELIVERY_STATUSES = tuple(s.value for s in DeliveryStatus)
 
 
 class SubscriptionCreateSchema(Schema):
@@ -54,7 +46,9 @@ class SubscriptionSchema(Schema):
     subscription_id = fields.String()
     url = fields.String()
     event_types = fields.List(fields.String())
-    status = fields.String(metadata={"enum": ["active", "disabled"]})
+    status = fields.String(
+        metadata={"enum": [SubscriptionStatus.ACTIVE.value, SubscriptionStatus.DISABLED.value]}
+    )
     created_at = UtcTime()
     failing_since = UtcTime(allow_none=True)
     disabled_at = UtcTime(allow_none=True)
@@ -104,7 +98,7 @@ def _view(subscription: WebhookSubscription) -> dict:
     return {
         "subscription_id": subscription.subscription_id,
         "url": subscription.url,
-        "event_types": dao.subscription_patterns(subscription),
+        "event_types": subscription.patterns,
         "status": subscription.status,
         "created_at": subscription.created_at,
         "failing_since": subscription.failing_since,
@@ -113,44 +107,28 @@ def _view(subscription: WebhookSubscription) -> dict:
     }
 
 
-def _visible(session, subscription_id: str) -> WebhookSubscription:
-    """The subscription if the caller owns it (or is an admin); 404 otherwise, alike for one
-    that does not exist, so ids cannot be probed."""
-    try:
-        uuid.UUID(subscription_id)
-    except ValueError:
-        raise NotFound("No such subscription.") from None
-    subscription = dao.dao_get_subscription(session, subscription_id)
+def _caller() -> Caller:
     principal = current_principal()
-    if subscription is None or (
-        subscription.owner_id != principal.subject and not principal.has_any(ADMIN)
-    ):
-        raise NotFound("No such subscription.")
-    return subscription
+    return Caller(principal.subject, is_admin=principal.has_any(ADMIN))
 
 
-# Not @idempotent: the stored replay would keep the secret in plain text.
+# Not idempotent: the stored replay would keep the secret in plain text.
 @blp.route("/subscriptions", methods=["POST"])
 @requires_roles(INTEGRATOR, ADMIN)
+@transactional
 @blp.arguments(SubscriptionCreateSchema)
 @blp.response(201, CreatedSubscriptionSchema)
-def create_subscription(payload: dict):
+def create_subscription(payload: dict, uow):
     """Subscribe a URL to public events. The secret is returned once, here."""
-    context = service_context()
-    config = notification_config(context.settings)
-    patterns = validate_event_patterns(payload["event_types"])
-    secret = payload.get("secret") or new_secret()
-    secret_key(secret)  # refuses a malformed one with a 422
-    url = DestinationGuard(allow_private=config.allow_private_destinations).check_url(
-        payload["url"]
+    created = subscriptions.create_subscription(
+        uow,
+        deps.current(),
+        owner_id=current_principal().subject,
+        url=payload["url"],
+        event_types=payload["event_types"],
+        secret=payload.get("secret"),
     )
-    encrypted = FieldCipher(context.settings.pii_key()).encrypt(secret, column=SECRET_COLUMN)
-    with unit_of_work() as uow:
-        subscription = dao.dao_create_subscription(
-            uow.session, current_principal().subject, url, patterns, encrypted
-        )
-        uow.commit()
-    return {**_view(subscription), "secret": secret}
+    return {**_view(created.subscription), "secret": created.secret}
 
 
 @blp.route("/subscriptions", methods=["GET"])
@@ -158,10 +136,10 @@ def create_subscription(payload: dict):
 @blp.response(200, SubscriptionListSchema)
 def list_subscriptions():
     """The caller's subscriptions (an admin's view: everyone's)."""
-    principal = current_principal()
-    owner = None if principal.has_any(ADMIN) else principal.subject
     with readonly_session() as session:
-        return {"items": [_view(s) for s in dao.dao_list_subscriptions(session, owner)]}
+        return {
+            "items": [_view(s) for s in subscriptions.list_subscriptions(session, caller=_caller())]
+        }
 
 
 @blp.route("/subscriptions/<subscription_id>", methods=["GET"])
@@ -169,7 +147,11 @@ def list_subscriptions():
 @blp.response(200, SubscriptionSchema)
 def get_subscription(subscription_id: str):
     with readonly_session() as session:
-        return _view(_visible(session, subscription_id))
+        return _view(
+            subscriptions.visible_subscription(
+                session, caller=_caller(), subscription_id=subscription_id
+            )
+        )
 
 
 @blp.route("/subscriptions/<subscription_id>/deliveries", methods=["GET"])
@@ -179,34 +161,37 @@ def get_subscription(subscription_id: str):
 def list_deliveries(query: dict, subscription_id: str):
     """Deliveries, newest first, each with every attempt and the status code it got."""
     with readonly_session() as session:
-        subscription = _visible(session, subscription_id)
-        views = dao.dao_list_deliveries(
-            session, subscription.subscription_id, status=query.get("status"), limit=query["limit"]
+        views = subscriptions.list_deliveries(
+            session,
+            caller=_caller(),
+            subscription_id=subscription_id,
+            status=query.get("status"),
+            limit=query["limit"],
         )
-        return {
-            "items": [
-                {
-                    "delivery_id": v.delivery.delivery_id,
-                    "event_id": v.delivery.event_id,
-                    "event_type": v.delivery.event_type,
-                    "status": v.delivery.status,
-                    "attempt_count": v.delivery.attempt_count,
-                    "last_status_code": v.delivery.last_status_code,
-                    "next_attempt_at": v.delivery.next_attempt_at,
-                    "created_at": v.delivery.created_at,
-                    "delivered_at": v.delivery.delivered_at,
-                    "attempts": v.attempts,
-                }
-                for v in views
-            ]
-        }
+        return {"items": [_delivery_view(v.delivery, v.attempts) for v in views]}
+
+
+def _delivery_view(delivery, attempts) -> dict:
+    return {
+        "delivery_id": delivery.delivery_id,
+        "event_id": delivery.event_id,
+        "event_type": delivery.event_type,
+        "status": delivery.status,
+        "attempt_count": delivery.attempt_count,
+        "last_status_code": delivery.last_status_code,
+        "next_attempt_at": delivery.next_attempt_at,
+        "created_at": delivery.created_at,
+        "delivered_at": delivery.delivered_at,
+        "attempts": attempts,
+    }
 
 
 @blp.route("/subscriptions/<subscription_id>", methods=["DELETE"])
 @requires_roles(INTEGRATOR, ADMIN)
+@transactional
 @blp.response(204)
-def delete_subscription(subscription_id: str):
+def delete_subscription(subscription_id: str, uow):
     """Stop the subscription; pending deliveries are cancelled."""
-    with unit_of_work() as uow:
-        dao.dao_delete_subscription(uow.session, _visible(uow.session, subscription_id))
-        uow.commit()
+    subscriptions.delete_subscription(
+        uow, deps.current(), caller=_caller(), subscription_id=subscription_id
+    )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 
+from services.notification.domain.statuses import BindingSource
 from shared.errors import InvalidInput
 from shared.pii import mask_phone
 
@@ -86,3 +87,9 @@ def mask_address(channel: str, address: str | None) -> str:
     if len(address) <= 8:
         return "*" * len(address)
     return f"{address[:4]}***{address[-4:]}"
+
+
+def replaces_binding(new_source: str, current_source: str) -> bool:
+    """A citizen's own binding replaces whatever was there; the registration phone only fills
+    an empty place, so a late or redelivered `account.registered` never undoes a choice."""
+    return not (new_source == BindingSource.ACCOUNT and current_source == BindingSource.CITIZEN)

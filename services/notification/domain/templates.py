@@ -1,6 +1,6 @@
-"""Message templates: one file per event type, channel and locale, under
-`services/notification/templates/<event_type>/<channel>.<locale>.txt`, in `string.Template`
-syntax (`${acceptance_number}`).
+"""Message templates: one per event type, channel and locale (`<event_type>/<channel>.<locale>.txt`
+in `string.Template` syntax, `${acceptance_number}`), read by a source the book is given
+(adapters/template_files.py reads them from `services/notification/templates/`).
 
 A notification is never dropped for want of a template: when a file is missing, unreadable, or
 needs a value this event does not have (an outlet whose name has not arrived yet), the next
@@ -12,10 +12,8 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from functools import lru_cache
-from pathlib import Path
 from string import Template
 
 from services.notification.domain.channels import DEFAULT_LOCALE
@@ -23,7 +21,8 @@ from services.notification.domain.messages import status_words
 
 log = logging.getLogger(__name__)
 
-TEMPLATES_DIR = Path(__file__).resolve().parent.parent / "templates"
+# A template by folder and file name; None when there is none, or it cannot be read.
+TemplateSource = Callable[[str, str], Template | None]
 GENERIC = "_generic"
 ANY_CHANNEL = "default"
 BUILT_IN = Template("${status_text}")
@@ -36,14 +35,6 @@ class Rendered:
     template: str  # which file (or "built-in") produced the body
 
 
-@lru_cache(maxsize=512)
-def _load(path: Path) -> Template | None:
-    try:
-        return Template(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError):
-        return None
-
-
 def _candidates(event_type: str, channel: str, locale: str, default_locale: str):
     locales = [locale] if locale == default_locale else [locale, default_locale]
     for folder, name in ((event_type, channel), (GENERIC, channel), (GENERIC, ANY_CHANNEL)):
@@ -52,10 +43,8 @@ def _candidates(event_type: str, channel: str, locale: str, default_locale: str)
 
 
 class TemplateBook:
-    def __init__(
-        self, directory: Path = TEMPLATES_DIR, default_locale: str = DEFAULT_LOCALE
-    ) -> None:
-        self.directory = directory
+    def __init__(self, source: TemplateSource, default_locale: str = DEFAULT_LOCALE) -> None:
+        self.source = source
         self.default_locale = default_locale
 
     def render(
@@ -66,8 +55,7 @@ class TemplateBook:
         for folder, filename in _candidates(event_type, channel, locale, self.default_locale):
             if not (_SAFE_NAME.match(folder) and _SAFE_NAME.match(filename)):
                 continue
-            path = self.directory / folder / filename
-            template = _load(path)
+            template = self.source(folder, filename)
             if template is None:
                 continue
             body = _fill(template, context)

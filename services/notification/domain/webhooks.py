@@ -1,5 +1,6 @@
 """Webhook rules: which events a subscription may ask for, the Standard Webhooks secret and
-signature, what of an event an integrator may see, and when a failed delivery is tried again.
+signature, and what of an event an integrator may see (when a failed delivery is tried again:
+domain/delivery.py).
 
 Standard Webhooks (https://www.standardwebhooks.com): the secret is `whsec_` + base64 of 24–64
 random bytes; `webhook-signature` is `v1,` + base64 HMAC-SHA256, keyed with the decoded
@@ -14,12 +15,9 @@ import fnmatch
 import hashlib
 import hmac
 import json
-import random
 import re
 import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass
-from datetime import datetime, timedelta
 from typing import Any
 
 from shared.errors import InvalidInput
@@ -168,32 +166,3 @@ def _masked(value: Any) -> Any:
     if isinstance(value, dict):
         return {key: _masked(item) for key, item in value.items() if key not in _NEVER_DELIVERED}
     return value
-
-
-# -- retries ---------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Exponential backoff with jitter: `base · factor^(n-1)`, capped, ±`jitter`; a delivery
-    is given up once `window` has passed since it was first due, and a subscription whose
-    deliveries have failed without a single success for `disable_after` is switched off."""
-
-    base: timedelta = timedelta(seconds=10)
-    factor: float = 3.0
-    cap: timedelta = timedelta(hours=4)
-    jitter: float = 0.25
-    window: timedelta = timedelta(hours=24)
-    disable_after: timedelta = timedelta(hours=24)
-
-    def delay(self, failed_attempts: int, rng: random.Random | None = None) -> timedelta:
-        """How long to wait after the `failed_attempts`-th failure (1-based)."""
-        exponent = max(failed_attempts - 1, 0)
-        raw = self.base.total_seconds() * self.factor**exponent
-        capped = min(raw, self.cap.total_seconds())
-        spread = (rng or random).uniform(1 - self.jitter, 1 + self.jitter)
-        return timedelta(seconds=capped * spread)
-
-    def gives_up(self, first_due: datetime, now: datetime) -> bool:
-        return now - first_due >= self.window
-
-    def disables(self, failing_since: datetime | None, now: datetime) -> bool:
-        return failing_since is not None and now - failing_since >= self.disable_after

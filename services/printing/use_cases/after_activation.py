@@ -34,7 +34,7 @@ from services.printing.domain.lifecycle import (
 )
 from services.printing.domain.print_message import sign
 from services.printing.domain.reports import ImpossibleTransition
-from services.printing.models import Card
+from services.printing.models import Applicant, Card
 from services.printing.use_cases.cards import (
     CardDetails,
     card_details,
@@ -107,6 +107,33 @@ def _move(
     card.reason = reason
     card.updated_at = at
     record_history(uow, card, status, actor.source, at, reason, outlet_id=outlet_id)
+
+
+def _replaceable(
+    uow: UnitOfWork, old: Card, reason: ReplacementReason, outlet_id: str
+) -> Applicant:
+    """The applicant (with the photo) to print the replacement from, once the old card, the
+    reason and the outlet allow a replacement; Conflict or InvalidInput otherwise."""
+    _judge(old, Action.REPLACE)
+    if not lifecycle.replacement_allowed(old.status, reason):
+        raise ImpossibleTransition(
+            "An activated card is replaced only when damaged; report a lost card lost first.",
+            extra={"card_status": old.status},
+        )
+    outlet = dao_get_outlet(uow.session, outlet_id)
+    if outlet is None or outlet.bank_code != old.bank_code or not outlet.active:
+        raise InvalidInput(
+            "The replacement is collected at an active outlet of the card's bank.",
+            errors={"outlet_id": ["Not an active outlet of the card's bank."]},
+        )
+    applicant = dao_get_applicant(uow.session, old.application_id, with_photo=True)
+    if applicant is None or applicant.photo is None:
+        raise Conflict(
+            "The photo of this card is no longer kept: a replacement needs a new photo, "
+            "through a new application with the application service.",
+            extra={"code": NEW_PHOTO_REQUIRED, "card_status": old.status},
+        )
+    return applicant
 
 
 def send_bank_command(
@@ -192,8 +219,6 @@ def unblock_card(
     return card_details(uow.session, card)
 
 
-# Long because a replacement is one decision in several steps: the checks (state, reason,
-# outlet, photo), then the old card ended and the new one created and sent to print.
 def replace_card(
     uow: UnitOfWork,
     deps: Dependencies,
@@ -209,26 +234,8 @@ def replace_card(
     goes through print → … → activated. The photo is the one printing still keeps of the
     application; when it is no longer kept, 409 with code `new_photo_required`."""
     old = _card_for(uow, actor, card_id)
-    _judge(old, Action.REPLACE)
-    if not lifecycle.replacement_allowed(old.status, reason):
-        raise ImpossibleTransition(
-            "An activated card is replaced only when damaged; report a lost card lost first.",
-            extra={"card_status": old.status},
-        )
     outlet_id = outlet_id or old.outlet_id
-    outlet = dao_get_outlet(uow.session, outlet_id)
-    if outlet is None or outlet.bank_code != old.bank_code or not outlet.active:
-        raise InvalidInput(
-            "The replacement is collected at an active outlet of the card's bank.",
-            errors={"outlet_id": ["Not an active outlet of the card's bank."]},
-        )
-    applicant = dao_get_applicant(uow.session, old.application_id, with_photo=True)
-    if applicant is None or applicant.photo is None:
-        raise Conflict(
-            "The photo of this card is no longer kept: a replacement needs a new photo, "
-            "through a new application with the application service.",
-            extra={"code": NEW_PHOTO_REQUIRED, "card_status": old.status},
-        )
+    applicant = _replaceable(uow, old, reason, outlet_id)
     now = utcnow()
     new = Card(
         card_id=new_id(),

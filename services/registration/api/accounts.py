@@ -6,8 +6,12 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.registration import deps
+from services.registration.api.guards import address_limited, phone_code_required
 from services.registration.domain import accounts
+from services.registration.domain.limits import LimitedAction
+from services.registration.domain.phone_codes import CODE_PATTERN, Purpose, code_invalid
 from services.registration.use_cases import accounts as use_cases
+from services.registration.use_cases.phone_codes import ProvenCode
 from shared.uow import UnitOfWork
 from shared.web.app import readonly_session
 from shared.web.auth import current_principal, public, requires_roles
@@ -32,6 +36,15 @@ class RegistrationSchema(Schema):
         required=True,
         validate=validate.Regexp(accounts.PHONE_PATTERN, error=accounts.PHONE_RULE),
         metadata={"description": "Mainland mobile number", "example": "13800138000"},
+    )
+    code = fields.String(
+        required=True,
+        load_only=True,
+        validate=validate.Regexp(CODE_PATTERN, error="The 6-digit code texted to the phone."),
+        metadata={
+            "description": "The code texted to the phone (POST /phone-codes, purpose register)",
+            "example": "482913",
+        },
     )
     password = fields.String(
         required=True,
@@ -78,7 +91,7 @@ class AccountSchema(Schema):
     name = fields.String()
     id_number_masked = fields.String(
         allow_none=True,
-        metadata={"description": "First 6 and last 4 characters; null for staff accounts"},
+        metadata={"description": "The ID number masked; null for staff accounts"},
     )
 
 
@@ -90,14 +103,30 @@ class MyAccountSchema(AccountSchema):
 
 @blp.route("/accounts", methods=["POST"])
 @public
+@address_limited(LimitedAction.ACCOUNT)
+@phone_code_required(Purpose.REGISTER, RegistrationSchema)
 @transactional(idempotent=True)
 @blp.arguments(RegistrationSchema)
 @blp.response(201, AccountSchema)
-def register_account(registration: dict, uow: UnitOfWork):
-    """Register a citizen's account with their real name, ID number and mobile phone.
+@blp.alt_response(409, description="The phone already has an account")
+@blp.alt_response(
+    422,
+    description="Invalid fields; or `code`: code_invalid, "
+    "identity_not_confirmed, phone_not_confirmed",
+)
+@blp.alt_response(429, description="Too many requests from this address; see Retry-After")
+@blp.alt_response(503, description="The identity registry or the carrier check cannot be asked")
+def register_account(registration: dict, uow: UnitOfWork, proven_code: ProvenCode | None):
+    """Register a citizen's account with their phone (proven by the texted code), real name and
+    ID number (confirmed with the identity registry), the phone registered with its carrier to
+    that same person.
 
-    409 when the phone or the ID number already has an account.
+    An ID number may have several accounts: whoever registered a person's number first never
+    keeps that person from registering.
     """
+    if proven_code is None:
+        raise code_invalid()
+    registration = {**registration, "code": proven_code}
     return use_cases.register_citizen(uow, deps.current(), **registration)
 
 

@@ -1,5 +1,5 @@
-"""`POST /internal/v1/accounts/{account_id}/identity-check` (services only): does this account
-belong to the person with this real name and ID number?
+"""`POST /internal/v1/accounts/{account_id}/identity-check` (services only): is this a confirmed
+account of the person with this real name and ID number? → `{match}`.
 
 The application service asks before a citizen may apply in a name. The full ID number is
 compared here, by its blind index, so it never has to leave the registration service in any
@@ -30,9 +30,13 @@ class IdentityClaimSchema(Schema):
 
 
 class IdentityVerdictSchema(Schema):
-    match = fields.Boolean(required=True)
-    name_matches = fields.Boolean(required=True)
-    id_number_matches = fields.Boolean(required=True)
+    match = fields.Boolean(
+        required=True,
+        metadata={
+            "description": "True only when the name and the ID number are the account's and "
+            "the account's identity and phone were confirmed at registration"
+        },
+    )
 
 
 @blp.route(IDENTITY_CHECK_PATH, methods=["POST"])
@@ -41,7 +45,7 @@ class IdentityVerdictSchema(Schema):
 @blp.response(200, IdentityVerdictSchema)
 @blp.doc(tags=["internal"])
 def check_identity(claim: dict, account_id: uuid.UUID):
-    """Whether the account's real name and ID number are the claimed ones."""
+    """Whether this is a confirmed account with the claimed real name and ID number."""
     with readonly_session() as session:
         return use_cases.check_identity(
             session,

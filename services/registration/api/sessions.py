@@ -7,7 +7,9 @@ from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from services.registration import deps
+from services.registration.api.guards import address_limited
 from services.registration.domain import accounts
+from services.registration.domain.limits import LimitedAction
 from services.registration.use_cases import sessions as use_cases
 from shared.uow import UnitOfWork
 from shared.web.auth import public
@@ -36,11 +38,22 @@ class AccessTokenSchema(Schema):
 
 @blp.route("/sessions", methods=["POST"])
 @public
+@address_limited(LimitedAction.LOGIN)
 @transactional
 @blp.arguments(CredentialsSchema)
 @blp.response(200, AccessTokenSchema)
 @blp.alt_response(401, description="Wrong phone or password (the same answer for both)")
-@blp.alt_response(429, description="Too many failures for this phone; see Retry-After")
+@blp.alt_response(
+    429,
+    description="Too many failures for this phone, or too many log-ins from this "
+    "address; see Retry-After",
+)
+@blp.alt_response(
+    403,
+    description="Right password, but the account is disabled (code `account_disabled`) or "
+    "locked (code `account_locked`)",
+)
+@blp.alt_response(503, description="Busy hashing passwords; see Retry-After")
 def create_session(credentials: dict, uow: UnitOfWork):
     """Log in: an access token for the account with this phone and password.
 

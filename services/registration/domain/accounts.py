@@ -30,6 +30,11 @@ PHONE_RULE = "A mainland mobile number: 11 digits starting with 13 to 19."
 NAME_MIN_LENGTH, NAME_MAX_LENGTH = 2, 30
 # The interpunct of transliterated names (e.g. 阿依古丽·买买提).
 NAME_SEPARATOR = "·"
+# Staff names may also be written in Latin letters, parts joined by one space ("Li Ming").
+# Citizens' may not: a citizen's name is the one on their ID card and in the identity registry,
+# where parts are joined by · and never by a space, so a space there is a typo that the
+# registry would refuse anyway.
+STAFF_NAME_SPACE = " "
 PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH = 8, 128
 BANK_CODE_PATTERN = r"^[A-Za-z0-9_]{2,32}$"
 
@@ -42,8 +47,7 @@ class PasswordHashing(Protocol):
 
 
 PHONE_TAKEN = "This phone number already has an account."
-ID_NUMBER_TAKEN = "This ID number already has an account."
-_TAKEN = {"phone": PHONE_TAKEN, "id_number": ID_NUMBER_TAKEN}
+_TAKEN = {"phone": PHONE_TAKEN}
 
 
 class AccountExists(Conflict):
@@ -51,10 +55,12 @@ class AccountExists(Conflict):
 
 
 def account_exists(taken: list[str]) -> AccountExists:
-    """The answer when these fields (`phone`, `id_number`) already belong to an account."""
+    """The answer when these fields (only `phone`: an ID number may have several accounts)
+    already belong to an account."""
     return AccountExists(
         "An account already exists for these details.",
         errors={name: [_TAKEN[name]] for name in taken},
+        extra={"code": "account_exists"},
     )
 
 
@@ -81,14 +87,20 @@ def phone_problems(phone: str) -> list[str]:
     return []
 
 
-def name_problems(name: str) -> list[str]:
+def name_problems(name: str, *, staff: bool = False) -> list[str]:
     """2–30 characters, each a letter (Chinese characters are letters) or the separator `·`,
-    which may only stand between two parts of the name."""
+    which may only stand between two parts of the name; for staff also a single space between
+    two parts."""
     if not NAME_MIN_LENGTH <= len(name) <= NAME_MAX_LENGTH:
         return [f"A name has {NAME_MIN_LENGTH} to {NAME_MAX_LENGTH} characters."]
-    if not all(char.isalpha() or char == NAME_SEPARATOR for char in name):
+    separators = (NAME_SEPARATOR, STAFF_NAME_SPACE) if staff else (NAME_SEPARATOR,)
+    if not all(char.isalpha() or char in separators for char in name):
+        if staff:
+            return ["A name contains only letters, Chinese characters, · and single spaces."]
         return ["A name contains only letters, Chinese characters and the separator ·."]
-    if any(not part for part in name.split(NAME_SEPARATOR)):
+    if any(not part for part in re.split("|".join(map(re.escape, separators)), name)):
+        if staff:
+            return ["· and spaces may only stand, one at a time, between two parts of a name."]
         return ["The separator · may only stand between two parts of a name."]
     return []
 
@@ -134,16 +146,20 @@ def _raise_if_any(problems: dict[str, list[str]]) -> None:
         raise InvalidInput("One or more fields are invalid.", errors=problems)
 
 
-def register_citizen(
-    *,
-    phone: str,
-    password: str,
-    name: str,
-    id_number: str,
-    passwords: PasswordHashing,
-    today: date | None = None,
-) -> NewAccount:
-    """A citizen's account: the public API can make no other kind."""
+@dataclass(frozen=True)
+class CitizenDetails:
+    """A citizen's registration that passed every rule, before any slow or outside check."""
+
+    phone: str
+    password: str
+    name: str  # normalised
+    id_number: str  # normalised (NFKC, upper-case X)
+
+
+def check_citizen(
+    *, phone: str, password: str, name: str, id_number: str, today: date | None = None
+) -> CitizenDetails:
+    """The registration's fields, normalised; InvalidInput naming every bad field at once."""
     name = normalise_name(name)
     _raise_if_any(
         {
@@ -153,14 +169,43 @@ def register_citizen(
             "password": password_problems(password, phone=phone, id_number=id_number),
         }
     )
+    number = parse_resident_id(id_number, today=today).number
+    return CitizenDetails(phone=phone, password=password, name=name, id_number=number)
+
+
+def citizen_account(details: CitizenDetails, password_hash: str) -> NewAccount:
+    """A citizen's account: the public API can make no other kind."""
     return NewAccount(
         account_id=str(uuid.uuid4()),
-        phone=phone,
-        name=name,
+        phone=details.phone,
+        name=details.name,
         role=CITIZEN,
-        password_hash=passwords.hash(password),
-        id_number=parse_resident_id(id_number, today=today).number,
+        password_hash=password_hash,
+        id_number=details.id_number,
     )
+
+
+def register_citizen(
+    *,
+    phone: str,
+    password: str,
+    name: str,
+    id_number: str,
+    passwords: PasswordHashing,
+    today: date | None = None,
+) -> NewAccount:
+    """`check_citizen` then `citizen_account`, hashing in between."""
+    details = check_citizen(
+        phone=phone, password=password, name=name, id_number=id_number, today=today
+    )
+    return citizen_account(details, passwords.hash(password))
+
+
+def registry_confirms(person: dict | None, details: CitizenDetails) -> bool:
+    """True when the identity registry knows this ID number under exactly this name."""
+    if person is None or not isinstance(person.get("name"), str):
+        return False
+    return normalise_name(person["name"]) == details.name
 
 
 def create_staff(
@@ -178,7 +223,7 @@ def create_staff(
         {
             "role": [] if role in STAFF_ROLES else [f"A staff role is one of {STAFF_ROLES}."],
             "phone": phone_problems(phone),
-            "name": name_problems(name),
+            "name": name_problems(name, staff=True),
             "password": password_problems(password, phone=phone),
             "bank_code": bank_code_problems(role, bank_code),
         }

@@ -28,8 +28,10 @@ from services.registration.dao import (
     dao_update_password_hash,
 )
 from services.registration.deps import Dependencies
+from services.registration.domain.account_states import login_refusal
 from services.registration.domain.throttle import LoginThrottled
 from services.registration.models import Account
+from services.registration.use_cases.account_states import state_of
 from shared.errors import Unauthorized
 from shared.pii import mask_phone
 from shared.uow import UnitOfWork
@@ -47,18 +49,28 @@ class InvalidCredentials(Unauthorized):
 
 def log_in(uow: UnitOfWork, deps: Dependencies, *, phone: str, password: str) -> dict[str, Any]:
     """An access token for the account with this phone and password; InvalidCredentials for a
-    wrong phone or password alike, LoginThrottled after too many failures for this phone."""
-    with UnitOfWork(deps.database, deps.settings.service) as attempt:
-        account = count_login_attempt(attempt, deps, phone=phone, now=deps.clock())
-        attempt.commit()  # its own transaction, on purpose: see the module's docstring
+    wrong phone or password alike, LoginThrottled after too many failures for this phone,
+    AccountDisabled or AccountLocked (403) for the right password of such an account,
+    HashingBusy (503) when no password-hashing slot comes free in time."""
+    # A hashing slot first (domain.hash_slots): a login turned away busy is not counted.
+    with deps.hash_slots.slot():
+        with UnitOfWork(deps.database, deps.settings.service) as attempt:
+            account = count_login_attempt(attempt, deps, phone=phone, now=deps.clock())
+            attempt.commit()  # its own transaction, on purpose: see the module's docstring
 
-    if not deps.passwords.verify(account.password_hash if account else None, password):
-        log.info("login failed for %s", mask_phone(phone))
-        raise InvalidCredentials("The phone number or the password is wrong.")
+        if not deps.passwords.verify(account.password_hash if account else None, password):
+            log.info("login failed for %s", mask_phone(phone))
+            raise InvalidCredentials("The phone number or the password is wrong.")
+        # Only the right password learns that the account is disabled or locked.
+        refusal = login_refusal(state_of(account))
+        if refusal is not None:
+            log.info("login refused for %s: %s", mask_phone(phone), refusal.slug)
+            raise refusal
 
-    dao_clear_login_failures(uow.session, phone)
-    if deps.passwords.needs_rehash(account.password_hash):
-        dao_update_password_hash(uow.session, account.account_id, deps.passwords.hash(password))
+        dao_clear_login_failures(uow.session, phone)
+        if deps.passwords.needs_rehash(account.password_hash):
+            new_hash = deps.passwords.hash(password)
+            dao_update_password_hash(uow.session, account.account_id, new_hash)
     return deps.tokens.for_account(account.account_id, account.role, account.bank_code)
 
 

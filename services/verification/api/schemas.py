@@ -27,6 +27,9 @@ class LinksSchema(Schema):
     photo = fields.String()
     id_card_front = fields.String()
     id_card_back = fields.String()
+    registry_photo = fields.String(
+        metadata={"description": "The applicant's photo on file in the identity registry"}
+    )
 
 
 class CaseSchema(Schema):

@@ -39,4 +39,5 @@ def case_view(case: VerificationCase, checks: list[CaseCheck]) -> dict:
             kind: url_for("reviews.review_file", case_id=case.case_id, kind=kind)
             for kind in FILE_KINDS
         }
+        view["links"]["registry_photo"] = url_for("cases.registry_photo", case_id=case.case_id)
     return view

@@ -22,6 +22,7 @@ IDENTITY_REGISTRY_MATCH = "identity_registry_match"
 PHOTO_FORMAT = "photo_format"
 PHOTO_SINGLE_FACE = "photo_single_face"
 ID_CARD_FACE_MATCH = "id_card_face_match"
+REGISTRY_FACE_MATCH = "registry_face_match"
 NOT_DUPLICATE = "not_duplicate"
 CHECK_ORDER = (
     ID_NUMBER_VALID,
@@ -29,6 +30,7 @@ CHECK_ORDER = (
     PHOTO_FORMAT,
     PHOTO_SINGLE_FACE,
     ID_CARD_FACE_MATCH,
+    REGISTRY_FACE_MATCH,
     NOT_DUPLICATE,
 )
 
@@ -84,10 +86,14 @@ class Applicant:
 @dataclass(frozen=True)
 class RegistryAnswer:
     """What the identity registry said: a person, nobody (`person is None`), or nothing at all
-    because it stayed unreachable (`unavailable` says why)."""
+    because it stayed unreachable (`unavailable` says why); and the person's photo on file
+    (`photo`, JPEG bytes; None when it has none, when there is no person, or when the photo
+    alone could not be fetched: `photo_unavailable` says why)."""
 
     person: dict | None = None
     unavailable: str | None = None
+    photo: bytes | None = None
+    photo_unavailable: str | None = None
 
 
 @dataclass(frozen=True)
@@ -318,6 +324,94 @@ def check_face_match(photo: ImageFacts, id_card: ImageFacts, rules: CheckRules) 
     )
 
 
+def _registry_photo_problem(registry: RegistryAnswer, on_file: ImageFacts | None) -> Reason | None:
+    """Why the photo on file cannot be the authority for this case, if it cannot."""
+    if registry.unavailable is not None or registry.photo_unavailable is not None:
+        return Reason(
+            "registry_photo_unavailable",
+            "The identity registry could not be asked for the photo on file; "
+            "a reviewer must compare the faces.",
+        )
+    if registry.person is None or on_file is None:
+        return Reason(
+            "registry_photo_missing",
+            "The identity registry has no photo on file for this person; "
+            "a reviewer must compare the faces.",
+        )
+    if not on_file.readable:
+        return Reason(
+            "registry_photo_unreadable", "The identity registry's photo on file cannot be read."
+        )
+    if on_file.encoding is None:
+        return Reason(
+            "registry_photo_no_face", "No face was found in the identity registry's photo on file."
+        )
+    return None
+
+
+def _against_registry(
+    label: str,
+    suffix: str,
+    encoding: Sequence[float] | None,
+    on_file: Sequence[float],
+    rules: CheckRules,
+) -> tuple[str, str, Reason | None]:
+    """One face against the one on file: (what was measured, pass/fail/review, why not)."""
+    if encoding is None:
+        reason = Reason(
+            f"registry_face_not_compared_{suffix}",
+            f"The {label} has no single face to compare with the photo on file.",
+        )
+        return f"{label} ↔ photo on file: no face to compare", REVIEW, reason
+    distance = face_distance(encoding, on_file)
+    measured = f"{label} ↔ photo on file {distance:.3f}"
+    if distance < rules.match_pass_below:
+        return measured, PASS, None
+    if distance > rules.match_fail_above:
+        reason = Reason(
+            f"registry_face_mismatch_{suffix}",
+            f"The face in the {label} is not the person on file in the identity registry.",
+        )
+        return measured, FAIL, reason
+    reason = Reason(
+        f"registry_face_uncertain_{suffix}",
+        f"The face in the {label} may or may not be the person on file.",
+    )
+    return measured, REVIEW, reason
+
+
+def check_registry_face_match(
+    photo: ImageFacts,
+    id_card: ImageFacts,
+    registry: RegistryAnswer,
+    on_file: ImageFacts | None,
+    rules: CheckRules,
+) -> CheckResult:
+    """The card photo's face and the ID card image's face, each against the face on the
+    identity registry's photo on file (the authority), with `id_card_face_match`'s distance
+    and thresholds. Either beyond the fail threshold → fail; anything short of two clear
+    passes → review: this check never lets through what it could not compare."""
+    problem = _registry_photo_problem(registry, on_file)
+    if problem is not None or on_file is None or on_file.encoding is None:
+        return _not_passed(REGISTRY_FACE_MATCH, REVIEW, [problem] if problem else [])
+    photo_face = photo.encoding if len(photo.faces) == 1 else None
+    card_face = id_card.encoding if id_card.readable else None
+    compared = [
+        _against_registry("card photo", "photo", photo_face, on_file.encoding, rules),
+        _against_registry("ID card image", "id_card", card_face, on_file.encoding, rules),
+    ]
+    detail = (
+        f"Face distance {'; '.join(measured for measured, _, _ in compared)} (same person "
+        f"below {rules.match_pass_below:.2f}, different above {rules.match_fail_above:.2f})."
+    )
+    outcomes = {outcome for _, outcome, _ in compared}
+    outcome = FAIL if FAIL in outcomes else REVIEW if REVIEW in outcomes else PASS
+    reasons = tuple(
+        reason for _, result, reason in compared if reason is not None and result == outcome
+    )
+    return CheckResult(REGISTRY_FACE_MATCH, outcome, detail, reasons)
+
+
 def check_not_duplicate(other_claim_exists: bool) -> CheckResult:
     if other_claim_exists:
         return duplicate_result()
@@ -367,6 +461,7 @@ def run_checks(
     registry: RegistryAnswer,
     photo: ImageFacts,
     id_card_front: ImageFacts,
+    on_file: ImageFacts | None,
     *,
     other_claim_exists: bool,
     rules: CheckRules,
@@ -378,5 +473,6 @@ def run_checks(
         check_photo_format(photo, rules),
         check_single_face(photo, rules),
         check_face_match(photo, id_card_front, rules),
+        check_registry_face_match(photo, id_card_front, registry, on_file, rules),
         check_not_duplicate(other_claim_exists),
     ]

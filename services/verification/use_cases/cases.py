@@ -93,8 +93,11 @@ def verify_case(uow: UnitOfWork, deps: Dependencies, *, case_id: str) -> Verific
     # The cheap, flaky call first: while the registry is down, retries cost nothing else.
     registry = ask_registry(uow, deps, applicant)
     contents = {kind: deps.files.fetch(case.files[kind]) for kind in FILE_KINDS}
-    photo, id_card_front = analyse_images(
-        uow, deps, [(contents["photo"], PHOTO), (contents["id_card_front"], ID_CARD)]
+    # The photo on file is analysed like a card photo, by its digest: when the citizen chose
+    # it as the card photo, it is the same image, analysed once.
+    on_file = [(registry.photo, PHOTO)] if registry.photo is not None else []
+    photo, id_card_front, *registry_photo = analyse_images(
+        uow, deps, [(contents["photo"], PHOTO), (contents["id_card_front"], ID_CARD), *on_file]
     )
     other_claim = dao.dao_other_active_claim(session, case.id_number_index, case.application_id)
     results = checks.run_checks(
@@ -102,6 +105,7 @@ def verify_case(uow: UnitOfWork, deps: Dependencies, *, case_id: str) -> Verific
         registry,
         photo,
         id_card_front,
+        registry_photo[0] if registry_photo else None,
         other_claim_exists=other_claim is not None,
         rules=deps.rules,
         today=date.today(),
@@ -126,16 +130,24 @@ def verify_case(uow: UnitOfWork, deps: Dependencies, *, case_id: str) -> Verific
 
 
 def ask_registry(uow: UnitOfWork, deps: Dependencies, applicant: Applicant) -> RegistryAnswer:
-    """The registry's answer. While the registry is down the message is retried with the
-    consumer's growing delays; on the last try the case goes to review instead — a fault is
-    never a rejection."""
+    """The registry's answer: the person, and their photo on file (the authority the faces are
+    compared with). While the registry is down the message is retried with the consumer's
+    growing delays; on the last try the case goes to review instead — a fault is never a
+    rejection. A person found whose photo could not be fetched is kept: only the faces wait
+    for a reviewer."""
+    person = None
     try:
-        return RegistryAnswer(person=deps.registry.get_person(applicant.id_number))
+        person = deps.registry.get_person(applicant.id_number)
+        photo = deps.registry.get_photo(applicant.id_number) if person is not None else None
+        return RegistryAnswer(person=person, photo=photo)
     except TransientError as exc:
         if uow.delivery_retries < uow.retry_budget:
             raise
         log.warning("identity registry still unavailable after %d retries", uow.delivery_retries)
-        return RegistryAnswer(unavailable=f"{exc}, {uow.delivery_retries + 1} attempts")
+        why = f"{exc}, {uow.delivery_retries + 1} attempts"
+        if person is not None:
+            return RegistryAnswer(person=person, photo_unavailable=why)
+        return RegistryAnswer(unavailable=why)
 
 
 def _outcome(verdict: Verdict) -> dict:

@@ -36,7 +36,11 @@ def analyse_images(
                 deps.memo.put(memo_keys[index], cached, analysed_at=row.created_at)
         if cached is not None:
             found[index] = cached
-    missing = [index for index in range(len(images)) if index not in found]
+    # The same image twice (the photo on file chosen as the card photo) is analysed once.
+    missing: list[int] = []
+    for index in range(len(images)):
+        if index not in found and keys[index] not in {keys[i] for i in missing}:
+            missing.append(index)
     if missing:
         analysed = deps.analyser.analyse(
             [images[i][0] for i in missing], [images[i][1] for i in missing]
@@ -45,4 +49,5 @@ def analyse_images(
             found[index] = facts_to_json(facts)
             dao.dao_store_face_analysis(uow.session, *keys[index], found[index])
             deps.memo.put(memo_keys[index], found[index])
-    return [facts_from_json(found[index]) for index in range(len(images))]
+    by_key = {keys[index]: result for index, result in found.items()}
+    return [facts_from_json(by_key[keys[index]]) for index in range(len(images))]

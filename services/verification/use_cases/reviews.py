@@ -9,7 +9,7 @@ from typing import NamedTuple
 from sqlalchemy.orm import Session
 
 from services.verification import dao
-from services.verification.deps import Dependencies
+from services.verification.deps import ID_NUMBER_COLUMN, Dependencies
 from services.verification.domain.errors import DuplicateIdentity, FileGone, FileUnavailable
 from services.verification.domain.rules import FILE_KINDS
 from services.verification.domain.status import CaseStatus
@@ -87,6 +87,36 @@ def read_case_file(
         uow.session, case.case_id, actor=actor, actor_roles=actor_roles, action=f"viewed_{kind}"
     )
     return CaseFile(content, reference["content_type"])
+
+
+def read_registry_photo(
+    uow: UnitOfWork,
+    deps: Dependencies,
+    *,
+    case_id: str,
+    actor: str,
+    actor_roles: Sequence[str],
+) -> bytes:
+    """The applicant's photo on file in the identity registry (JPEG), asked of the registry
+    now: the authority `registry_face_match` compared the faces with, for a reviewer to see
+    beside the uploaded images. NotFound when the case or the photo does not exist; the
+    registry unreachable is a TransientError (503). Each look is audited once the photo is in
+    hand."""
+    case = _case_or_404(uow.session, case_id)
+    if case.id_number_encrypted is None:  # a cancellation's tombstone: nobody to look up
+        raise NotFound("This case has no applicant.")
+    id_number = deps.cipher.decrypt(case.id_number_encrypted, column=ID_NUMBER_COLUMN)
+    photo = deps.registry.get_photo(id_number)
+    if photo is None:
+        raise NotFound("The identity registry has no photo on file for this applicant.")
+    dao.dao_record_audit(
+        uow.session,
+        case.case_id,
+        actor=actor,
+        actor_roles=actor_roles,
+        action="viewed_registry_photo",
+    )
+    return photo
 
 
 def decide_case(

@@ -13,12 +13,13 @@ import pytest
 from flask import Flask
 
 from services.application.app import create_app
+from services.application.deps import Dependencies
 from shared.config import Settings, load_settings
 from shared.migrations import upgrade
 from shared.testing.infrastructure import temporary_database
 from shared.testing.tokens import TEST_SERVICE_SECRET
 from shared.uow import Database
-from tests.application.integration.factories import People
+from tests.application.factories import People
 from tests.application.integration.peers import FakeAccounts, serve_identity_registry
 
 APPLICATION_URL = "http://application.internal:8002"
@@ -32,6 +33,10 @@ class Service:
     @property
     def database(self) -> Database:
         return self.app.extensions["sscard"].database
+
+    @property
+    def deps(self) -> Dependencies:
+        return self.app.extensions["sscard"].deps
 
     def client(self):
         return self.app.test_client()

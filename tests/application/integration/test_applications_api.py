@@ -11,15 +11,15 @@ import pytest
 from sqlalchemy import select
 
 from services.application.api.schemas import ApplicationSchema
-from services.application.dao import dao_get_application, dao_record_progress
+from services.application.dao import dao_get_application
 from services.application.domain.progress import ProgressFact
 from services.application.domain.status import Status
 from services.application.models import Application
+from services.application.use_cases.progress import record_progress
 from shared.claim_check import claim_check_url
 from shared.testing.infrastructure import database_backend
 from shared.uow import UnitOfWork
-from tests.application.integration.conftest import APPLICATION_URL
-from tests.application.integration.factories import (
+from tests.application.factories import (
     add_outlet,
     at,
     complete_draft,
@@ -28,6 +28,7 @@ from tests.application.integration.factories import (
     submitted_application,
     upload,
 )
+from tests.application.integration.conftest import APPLICATION_URL
 from tests.support import images
 
 PROBLEM = "application/problem+json"
@@ -337,7 +338,15 @@ def test_once_sent_to_print_an_application_cannot_be_cancelled(service, client, 
         application = dao_get_application(uow.session, application_id)
         for minute, status in ((1, Status.APPROVED), (2, Status.PRINT_REQUESTED)):
             fact = ProgressFact(status, at(minute), status.value, card_id=str(uuid.uuid4()))
-            dao_record_progress(uow.session, application, str(uuid.uuid4()), fact)
+            record_progress(
+                uow,
+                service.deps,
+                application_id=application.application_id,
+                account_id=application.account_id,
+                event_id=str(uuid.uuid4()),
+                event_type=f"test.{status.value}",
+                fact=fact,
+            )
         uow.commit()
     response = client.post(f"/api/v1/applications/{application_id}/cancel", headers=citizen.headers)
     assert "print_requested" in problem(response, 409)["detail"]

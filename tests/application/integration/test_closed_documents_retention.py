@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import update
 
 from services.application import config, housekeeping
+from services.application.adapters.storage import FileStore
 from services.application.api.schemas import ApplicationSchema
 from services.application.dao import (
     dao_get_application,
@@ -25,12 +26,12 @@ from services.application.dao import (
 from services.application.handlers import HANDLERS
 from services.application.housekeeping import purge_closed_documents, sweep_unrecorded_files
 from services.application.models import Application
-from services.application.storage import FileStore
+from services.application.use_cases import documents as documents_cases
 from services.application.worker import start_housekeeping
 from shared.db import utcnow
 from shared.testing.infrastructure import database_backend
 from shared.uow import UnitOfWork
-from tests.application.integration.factories import (
+from tests.application.factories import (
     Citizen,
     add_outlet,
     card_event,
@@ -59,7 +60,7 @@ def outlet(service) -> dict:
 
 @pytest.fixture
 def files(service) -> FileStore:
-    return service.app.extensions["sscard"].extras["runtime"].files
+    return service.deps.files
 
 
 # -- applications at the stage each test needs, with images no other upload has ---------------
@@ -90,7 +91,7 @@ def submitted(client, people, outlet, **kwargs):
 def handle(service, event) -> None:
     """What the worker does with an event from another service."""
     with UnitOfWork(service.database, "application") as uow:
-        HANDLERS[event.type](uow, event)
+        HANDLERS[event.type](service.deps, uow, event)
         uow.commit()
 
 
@@ -286,13 +287,13 @@ def test_the_purge_goes_a_batch_of_applications_per_transaction(
     for _citizen, application, _uploaded in closed:
         closed_ago(service, application, RETENTION + timedelta(hours=1))
     batches: list[int] = []
-    look = housekeeping.dao_list_closed_applications_keeping_documents
+    look = documents_cases.dao_list_closed_applications_keeping_documents
 
     def counted(*args, **kwargs):
         batches.append(len(found := look(*args, **kwargs)))
         return found
 
-    monkeypatch.setattr(housekeeping, "dao_list_closed_applications_keeping_documents", counted)
+    monkeypatch.setattr(documents_cases, "dao_list_closed_applications_keeping_documents", counted)
     assert purge(service, batch=2) == (5, 5)
     assert batches == [2, 2, 1]
     for _citizen, application, _uploaded in closed:

@@ -15,15 +15,14 @@ from services.application.models import Outlet, TimelineEntry
 from services.application.worker import request_outlet_snapshot_if_empty
 from shared.events import EVENTS_EXCHANGE
 from shared.messaging.connection import connection_parameters
-from shared.messaging.consumer import Outcome
+from shared.messaging.consumer import Outcome, bind_handlers
 from shared.messaging.envelope import format_time, parse_event
 from shared.messaging.publisher import ConfirmingPublisher
 from shared.messaging.topology import SUBSCRIPTIONS, consumer_queue, declare_exchanges
 from shared.testing.infrastructure import isolated_vhost
 from shared.testing.running import running_consumer, running_relay
 from shared.testing.waiting import EventWaiter, event_waiter, wait_until
-from tests.application.integration.conftest import running_service
-from tests.application.integration.factories import (
+from tests.application.factories import (
     add_outlet,
     at,
     card_event,
@@ -33,6 +32,7 @@ from tests.application.integration.factories import (
     submitted_application,
     verification_event,
 )
+from tests.application.integration.conftest import running_service
 
 APPLICATION_QUEUE = consumer_queue("application")
 PRINTING_QUEUE = consumer_queue("printing")
@@ -52,9 +52,16 @@ def service(tmp_path_factory, vhost, token_authority, accounts, registry):
         yield service
 
 
+def consuming(service):
+    """The worker's consumer, its handlers bound to the service's dependencies."""
+    return running_consumer(
+        service.settings, service.database, bind_handlers(HANDLERS, service.deps)
+    )
+
+
 @pytest.fixture(scope="module")
 def consumer(service):
-    with running_consumer(service.settings, service.database, HANDLERS) as runner:
+    with consuming(service) as runner:
         yield runner
 
 
@@ -375,10 +382,10 @@ def cold_service(tmp_path, vhost, token_authority, accounts, registry, consumer)
 def test_cold_start_application_first_then_printing(cold_service, publisher):
     service = cold_service
     outlets = [outlet_data() for _ in range(3)]
-    assert request_outlet_snapshot_if_empty(service.database, "application")
+    assert request_outlet_snapshot_if_empty(service.deps)
     with (
         running_relay(service.settings, service.database),
-        running_consumer(service.settings, service.database, HANDLERS) as runner,
+        consuming(service) as runner,
     ):
         # Printing starts later and publishes its outlets as it creates them ...
         with event_waiter(runner, event_type="outlet.upserted", count=3) as waiter:
@@ -403,7 +410,7 @@ def test_cold_start_printing_first_queue_declared_by_its_publisher(cold_service,
     finally:
         printing.close()
     expected = {data["outlet_id"] for data in outlets}
-    with running_consumer(service.settings, service.database, HANDLERS):
+    with consuming(service):
         wait_until(lambda: listed_outlets(service) == expected, timeout=20, what="every outlet")
 
 
@@ -421,14 +428,14 @@ def test_cold_start_printing_first_with_its_events_lost_asks_for_a_snapshot(
         channel.basic_publish(EVENTS_EXCHANGE, event.type, event.to_json())
     connection.close()
 
-    assert request_outlet_snapshot_if_empty(service.database, "application")
+    assert request_outlet_snapshot_if_empty(service.deps)
     with (
         running_relay(service.settings, service.database),
-        running_consumer(service.settings, service.database, HANDLERS) as runner,
+        consuming(service) as runner,
         event_waiter(runner, event_type="outlet.upserted", count=3) as waiter,
     ):
         printing_answers_snapshot_requests(service.settings, publisher, outlets)
         waiter.wait(20)
     assert listed_outlets(service) == {data["outlet_id"] for data in outlets}
     # With outlets known, a restarted worker does not ask again.
-    assert not request_outlet_snapshot_if_empty(service.database, "application")
+    assert not request_outlet_snapshot_if_empty(service.deps)

@@ -11,18 +11,14 @@ import time
 import pytest
 
 from services.application import housekeeping
+from services.application.adapters.storage import FileStore
 from services.application.dao import dao_store_file
-from services.application.domain.images import CheckedImage
 from services.application.housekeeping import SweepRefused, sweep_unrecorded_files
-from services.application.storage import FileStore
 from shared.pii import FileCipher
 from shared.uow import UnitOfWork
+from tests.application.factories import checked_image
 
 HOUR = 3600
-
-
-def image(data: bytes) -> CheckedImage:
-    return CheckedImage(data=data, content_type="image/jpeg", width=358, height=441, mode="RGB")
 
 
 def age(path: os.PathLike, seconds: float) -> None:
@@ -32,7 +28,7 @@ def age(path: os.PathLike, seconds: float) -> None:
 
 def store_in_transaction(service, store: FileStore, data: bytes, *, commit: bool) -> str:
     with UnitOfWork(service.database, "application") as uow:
-        sha256 = dao_store_file(uow.session, store, image(data))
+        sha256 = dao_store_file(uow.session, store, checked_image(data))
         if commit:
             uow.commit()
     return sha256

@@ -15,15 +15,15 @@ from sqlalchemy import select
 from services.application.dao import (
     dao_count_request,
     dao_get_application,
-    dao_record_progress,
 )
 from services.application.domain.progress import ProgressFact
+from services.application.domain.rate_window import ClientWindows
 from services.application.domain.status import Status
 from services.application.models import RateLimitWindow
-from services.application.rate_limit import ClientWindows
+from services.application.use_cases.progress import record_progress
 from shared.messaging.envelope import format_time
 from shared.uow import UnitOfWork
-from tests.application.integration.factories import (
+from tests.application.factories import (
     add_outlet,
     at,
     create_application,
@@ -102,7 +102,15 @@ def test_progress_follows_the_events(service, client, people, outlet):
     with UnitOfWork(service.database, "application") as uow:
         stored = dao_get_application(uow.session, application["application_id"])
         fact = ProgressFact(Status.APPROVED, at(30), "approved")
-        dao_record_progress(uow.session, stored, str(uuid.uuid4()), fact)
+        record_progress(
+            uow,
+            service.deps,
+            application_id=stored.application_id,
+            account_id=stored.account_id,
+            event_id=str(uuid.uuid4()),
+            event_type="verification.approved",
+            fact=fact,
+        )
         uow.commit()
     body = client.get(
         PROGRESS,
@@ -200,7 +208,7 @@ def test_look_ups_are_rate_limited_per_client_across_workers(service, people, ou
 
 
 def test_each_window_counts_from_one_and_ended_windows_are_forgotten(service):
-    reads = service.app.extensions["sscard"].extras["runtime"].reads
+    reads = service.deps.reads
     bucket = f"progress:{uuid.uuid4()}"
     first, second = (
         datetime(2026, 11, 25, 9, 0, tzinfo=UTC),
@@ -238,7 +246,7 @@ def test_behind_a_trusted_proxy_the_forwarded_address_is_the_client(service):
 
 def test_workers_counting_in_batches_on_threads_admit_exactly_the_limit(service):
     """Two processes' worth of leases on the real database, each serving on four threads."""
-    reads = service.app.extensions["sscard"].extras["runtime"].reads
+    reads = service.deps.reads
     workers = [ClientWindows(partial(dao_count_request, reads)) for _ in range(2)]
     bucket, allowed, now = f"progress:{uuid.uuid4()}", 2_000, time.time()
 

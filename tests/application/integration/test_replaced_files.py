@@ -13,6 +13,7 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import delete, text, update
 
+from services.application.adapters.storage import FileStore
 from services.application.dao import (
     dao_forget_released_file,
     dao_get_documents,
@@ -24,12 +25,11 @@ from services.application.dao import (
 from services.application.domain.images import UploadRules, check_card_photo
 from services.application.housekeeping import SweepRefused, sweep_unrecorded_files
 from services.application.models import ApplicationDocument, ReleasedFile, StoredFile
-from services.application.storage import FileStore
 from shared.db import utcnow
 from shared.testing.infrastructure import database_backend
 from shared.testing.waiting import wait_until
 from shared.uow import UnitOfWork
-from tests.application.integration.factories import (
+from tests.application.factories import (
     add_outlet,
     create_application,
     new_id_card_back,
@@ -57,7 +57,7 @@ def outlet(service) -> dict:
 @pytest.fixture
 def files(service) -> FileStore:
     """Where the service under test stores uploads."""
-    return service.app.extensions["sscard"].extras["runtime"].files
+    return service.deps.files
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from shared.auth.service_tokens import ServiceTokenClient
 from shared.claim_check import claim_check_url, fetch_claimed_file
 from shared.pii import FileCipher
 from shared.testing.tokens import TEST_SERVICE_SECRET
-from tests.application.integration.factories import add_outlet, create_application, upload
+from tests.application.factories import add_outlet, create_application, upload
 from tests.application.integration.peers import serve_wsgi
 from tests.support import images
 

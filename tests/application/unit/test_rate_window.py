@@ -11,12 +11,12 @@ import pytest
 from services.application.domain.rate_window import (
     MAX_LEASE,
     SHARE,
+    ClientWindows,
     admitted,
     lease_size,
     retry_after,
     window_start,
 )
-from services.application.rate_limit import ClientWindows
 
 WINDOW = 60
 NOW = 1_764_600_000.5  # inside the window that starts at 1_764_599_980

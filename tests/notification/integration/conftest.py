@@ -4,37 +4,23 @@ and run its dispatcher with a clock the test controls."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
 
 import pika
 import pytest
 from sqlalchemy import select
 
 from services.notification.app import create_app
+from services.notification.deps import Dependencies
 from services.notification.dispatcher import Dispatcher
 from services.notification.handlers import HANDLERS
 from services.notification.models import Notification, WebhookDelivery
 from shared.config import Settings
-from shared.db import utcnow
 from shared.messaging.connection import connection_parameters
+from shared.messaging.consumer import bind_handlers
 from shared.messaging.envelope import Event
 from shared.messaging.publisher import OutgoingMessage
 from shared.uow import Database, UnitOfWork
-
-
-class FakeClock:
-    def __init__(self, start: datetime | None = None) -> None:
-        self.now = start or utcnow()
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, delta: timedelta) -> None:
-        self.now += delta
-
-    def move_to(self, moment: datetime) -> None:
-        self.now = max(self.now, moment)
 
 
 @dataclass
@@ -42,11 +28,17 @@ class NotificationService:
     settings: Settings
     app: object
     database: Database
+    deps: Dependencies
     dispatchers: list[Dispatcher] = field(default_factory=list)
 
     @property
     def client(self):
         return self.app.test_client()
+
+    @property
+    def handlers(self) -> dict:
+        """The handlers with this service's dependencies, as the worker runs them."""
+        return bind_handlers(HANDLERS, self.deps)
 
     def handle(self, *events: Event) -> None:
         """Runs the handlers as the worker does, without the broker (and without the inbox, so
@@ -54,11 +46,14 @@ class NotificationService:
         with self.database.session_factory() as session, session.begin():
             for event in events:
                 HANDLERS[event.type](
-                    UnitOfWork(self.database, "notification", session=session), event
+                    self.deps, UnitOfWork(self.database, "notification", session=session), event
                 )
 
-    def dispatcher(self, **options) -> Dispatcher:
-        dispatcher = Dispatcher(self.settings, self.database, **options)
+    def dispatcher(self, *, config=None, **options) -> Dispatcher:
+        """`config`: other options than the service's (a fresh set of dependencies with them,
+        on the same database)."""
+        deps = self.deps if config is None else replace(self.deps, options=config)
+        dispatcher = Dispatcher(deps, **options)
         self.dispatchers.append(dispatcher)
         return dispatcher
 
@@ -99,7 +94,8 @@ def make_service(settings_factory, **env) -> NotificationService:
     settings = settings_factory("notification", **{**defaults, **env})
     app = create_app(settings)
     app.testing = True
-    return NotificationService(settings, app, app.extensions["sscard"].database)
+    context = app.extensions["sscard"]
+    return NotificationService(settings, app, context.database, context.deps)
 
 
 @pytest.fixture

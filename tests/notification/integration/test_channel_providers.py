@@ -8,8 +8,8 @@ from datetime import timedelta
 import pytest
 
 from shared.testing.receivers import Receiver
-from tests.notification.factories import Journey
-from tests.notification.integration.conftest import FakeClock, make_service
+from tests.notification.factories import FakeClock, Journey
+from tests.notification.integration.conftest import make_service
 
 
 @pytest.fixture

@@ -7,9 +7,9 @@ import collections
 
 import pytest
 
+from services.notification.adapters.providers import RecordingProvider
 from services.notification.domain.messages import CITIZEN_EVENT_TYPES
 from services.notification.handlers import HANDLERS
-from services.notification.providers import RecordingProvider
 from shared.messaging.consumer import Outcome
 from shared.testing.running import running_consumer
 from shared.testing.waiting import event_waiter
@@ -46,7 +46,7 @@ def test_a_full_journey_gives_one_notification_per_event_and_bound_channel(
     ]
     assert set(HANDLERS) <= {e.type for e in happy + unhappy}  # every handler is exercised
 
-    with running_consumer(service.settings, service.database, HANDLERS) as runner:
+    with running_consumer(service.settings, service.database, service.handlers) as runner:
         # The registration phone arrives first; then Lina adds e-mail and an English WeChat.
         with event_waiter(runner, event_id=happy[0].id, count=2) as registered:
             publish(service.settings, happy[:1], copies=2)

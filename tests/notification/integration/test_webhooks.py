@@ -12,13 +12,12 @@ import pytest
 from sqlalchemy import select
 from standardwebhooks import Webhook, WebhookVerificationError
 
-from services.notification.handlers import HANDLERS
 from services.notification.models import WebhookAttempt, WebhookSubscription
 from shared.testing.receivers import Receiver
 from shared.testing.running import running_consumer
 from shared.testing.waiting import event_waiter
-from tests.notification.factories import ID_NUMBER, Journey
-from tests.notification.integration.conftest import FakeClock, make_service, publish
+from tests.notification.factories import ID_NUMBER, FakeClock, Journey
+from tests.notification.integration.conftest import make_service, publish
 
 
 @pytest.fixture
@@ -53,7 +52,7 @@ def test_a_delivery_verifies_with_standardwebhooks_and_carries_no_id_number(
         dispatcher = service.dispatcher()
         thread = _run_in_thread(dispatcher)
         try:
-            with running_consumer(service.settings, service.database, HANDLERS) as runner:
+            with running_consumer(service.settings, service.database, service.handlers) as runner:
                 events = [journey.account_registered(), journey.application_submitted(), leaky]
                 with event_waiter(runner, count=len(events) * 2) as waiter:
                     publish(service.settings, events, copies=2)
@@ -263,7 +262,7 @@ def test_verification_started_reaches_its_subscribers_once_and_never_the_citizen
         )
         events = [journey.account_registered(), journey.application_submitted(), started]
         with (
-            running_consumer(service.settings, service.database, HANDLERS) as runner,
+            running_consumer(service.settings, service.database, service.handlers) as runner,
             event_waiter(runner, count=len(events) * 2) as waiter,
         ):
             publish(service.settings, events, copies=2)

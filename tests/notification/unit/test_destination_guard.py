@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 import urllib3
 
-from services.notification.outbound import (
+from services.notification.adapters.outbound import (
     DestinationGuard,
     describe_failure,
     guarded_pool_manager,

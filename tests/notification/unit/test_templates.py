@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
+from services.notification.adapters.template_files import TEMPLATES_DIR, TemplateFiles
 from services.notification.domain.channels import CHANNELS
 from services.notification.domain.messages import CITIZEN_EVENT_TYPES, readable_reasons
 from services.notification.domain.notices import Facts, Recipient, compose, recipients_for
-from services.notification.domain.templates import TEMPLATES_DIR, TemplateBook
+from services.notification.domain.templates import TemplateBook
 
 FULL = Facts(
     acceptance_number="SB7K2Q9M",
@@ -28,7 +29,9 @@ LEFTOVER = re.compile(r"\$\{?\w")
 @pytest.mark.parametrize("locale", ["zh-CN", "en"])
 def test_every_status_has_its_own_file_per_channel_and_locale(event_type, channel, locale):
     assert (TEMPLATES_DIR / event_type / f"{channel}.{locale}.txt").is_file()
-    rendered = TemplateBook().render(event_type, channel, locale, FULL.values(locale))
+    rendered = TemplateBook(TemplateFiles()).render(
+        event_type, channel, locale, FULL.values(locale)
+    )
     assert rendered.template == f"{event_type}/{channel}.{locale}.txt"
     assert not LEFTOVER.search(rendered.body), rendered.body
     if event_type != "card.print_failed":
@@ -36,7 +39,7 @@ def test_every_status_has_its_own_file_per_channel_and_locale(event_type, channe
 
 
 def test_chinese_is_the_default_and_english_sits_beside_it():
-    book = TemplateBook()
+    book = TemplateBook(TemplateFiles())
     chinese = book.render("card.ready_for_pickup", "sms", "zh-CN", FULL.values("zh-CN"))
     english = book.render("card.ready_for_pickup", "sms", "en", FULL.values("en"))
     assert chinese.body.startswith("【社保卡】")
@@ -56,7 +59,11 @@ def test_rejection_reasons_are_words_not_codes():
             {"code": "something_new", "detail": "Explained by the verifier"},
         ],
     )
-    body = TemplateBook().render("verification.rejected", "email", "en", facts.values("en")).body
+    body = (
+        TemplateBook(TemplateFiles())
+        .render("verification.rejected", "email", "en", facts.values("en"))
+        .body
+    )
     assert "exactly one clear face" in body
     assert "not the same person" in body
     assert "does not meet the rules" in body
@@ -69,20 +76,24 @@ def test_rejection_reasons_are_words_not_codes():
 def test_a_value_not_yet_known_falls_back_to_the_generic_template_not_to_silence():
     # The outlet's name has not arrived yet: the specific template cannot be filled.
     facts = Facts(acceptance_number="SB7K2Q9M")
-    rendered = TemplateBook().render("card.ready_for_pickup", "sms", "zh-CN", facts.values("zh-CN"))
+    rendered = TemplateBook(TemplateFiles()).render(
+        "card.ready_for_pickup", "sms", "zh-CN", facts.values("zh-CN")
+    )
     assert rendered.template == "_generic/sms.zh-CN.txt"
     assert "可到网点领取" in rendered.body
 
 
 def test_an_unknown_locale_uses_the_default_locale():
-    rendered = TemplateBook().render("card.printed", "wechat", "fr", FULL.values("fr"))
+    rendered = TemplateBook(TemplateFiles()).render(
+        "card.printed", "wechat", "fr", FULL.values("fr")
+    )
     assert rendered.template == "card.printed/wechat.zh-CN.txt"
 
 
 def test_a_missing_or_broken_template_still_gives_a_message(tmp_path: Path):
     (tmp_path / "card.shipped").mkdir()
     (tmp_path / "card.shipped" / "sms.zh-CN.txt").write_text("broken ${", encoding="utf-8")
-    book = TemplateBook(tmp_path)
+    book = TemplateBook(TemplateFiles(tmp_path))
     rendered = book.render("card.shipped", "sms", "zh-CN", FULL.values("zh-CN"))
     assert rendered.template == "built-in"
     assert rendered.body == "已寄往领卡网点"

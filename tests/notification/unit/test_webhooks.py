@@ -12,9 +12,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from standardwebhooks import Webhook, WebhookVerificationError
 
+from services.notification.domain.delivery import RetryPolicy
 from services.notification.domain.webhooks import (
     DELIVERABLE_TYPES,
-    RetryPolicy,
     matching_types,
     new_secret,
     public_payload,

@@ -16,21 +16,24 @@ from shared.testing.waiting import wait_until
 from tests.registration.factories import (
     FAST_HASHING,
     assert_problem,
-    citizen,
     outbox_rows,
+    outside_environ,
+    ready_citizen,
+    with_outside,
 )
 
 
 def test_a_retry_with_the_same_idempotency_key_publishes_nothing_more(client, app):
     events_before = len(outbox_rows(app))
-    body = citizen()
+    body = ready_citizen(client)
     key = {"Idempotency-Key": "register-once"}
     first = client.post("/api/v1/accounts", json=body, headers=key)
     retried = client.post("/api/v1/accounts", json=body, headers=key)
     assert first.status_code == retried.status_code == 201
     assert retried.get_json() == first.get_json()
     assert retried.headers["Idempotent-Replayed"] == "true"
-    assert_problem(client.post("/api/v1/accounts", json=body), 409)
+    # Without the key it is a new request, and the code is used up.
+    assert assert_problem(client.post("/api/v1/accounts", json=body), 422)["code"] == "code_invalid"
 
     account_id = first.get_json()["account_id"]
     (row,) = outbox_rows(app, subject=account_id)
@@ -47,16 +50,19 @@ def test_a_retry_with_the_same_idempotency_key_publishes_nothing_more(client, ap
 def test_each_account_publishes_its_own_event(client, app):
     events_before = len(outbox_rows(app))
     ids = [
-        client.post("/api/v1/accounts", json=citizen()).get_json()["account_id"] for _ in range(3)
+        client.post("/api/v1/accounts", json=ready_citizen(client)).get_json()["account_id"]
+        for _ in range(3)
     ]
     published = [json.loads(row.body)["data"]["account_id"] for row in outbox_rows(app)]
     assert published[events_before:] == ids
 
 
 @pytest.fixture
-def broker_app(settings_factory, fresh_broker_url):
-    settings = settings_factory("registration", amqp_url=fresh_broker_url, **FAST_HASHING)
-    app = create_app(settings)
+def broker_app(settings_factory, fresh_broker_url, outside):
+    settings = settings_factory(
+        "registration", amqp_url=fresh_broker_url, **FAST_HASHING, **outside_environ(outside)
+    )
+    app = with_outside(create_app(settings), outside)
     yield app, settings
     app.extensions["sscard"].database.dispose()
 
@@ -80,11 +86,11 @@ def test_exactly_one_event_reaches_the_broker_for_a_retried_registration(
     app, settings = broker_app
     channel, queue = account_registered_queue
     client = app.test_client()
-    body = citizen()
+    body = ready_citizen(client)
     key = {"Idempotency-Key": "register-once"}
     account_id = client.post("/api/v1/accounts", json=body, headers=key).get_json()["account_id"]
     assert client.post("/api/v1/accounts", json=body, headers=key).status_code == 201
-    assert client.post("/api/v1/accounts", json=body).status_code == 409
+    assert client.post("/api/v1/accounts", json=body).status_code == 422  # code used up
 
     database = app.extensions["sscard"].database
     with running_relay(settings, database):

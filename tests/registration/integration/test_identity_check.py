@@ -1,10 +1,14 @@
 """POST /internal/v1/accounts/{id}/identity-check: the application service asks whether the
-caller's account carries the applicant's real name and ID number; only services may ask."""
+caller's account is a confirmed account with the applicant's real name and ID number (one
+verdict, `{match}`); only services may ask."""
 
 from __future__ import annotations
 
 import uuid
 
+from sqlalchemy import update
+
+from services.registration.models import Account
 from shared.auth.service_tokens import ServiceTokenClient
 from tests.registration.factories import assert_problem, log_in, register
 
@@ -28,15 +32,32 @@ def test_the_account_holders_own_name_and_number_match(settings, client, live_ur
         client, headers, account_id, name=body["name"], id_number=body["id_number"].lower()
     )
     assert same.status_code == 200
-    assert same.get_json() == {"match": True, "name_matches": True, "id_number_matches": True}
+    assert same.get_json() == {"match": True}
 
     other_number = register(client)[1]["id_number"]
     wrong = check(client, headers, account_id, name=body["name"], id_number=other_number)
-    assert wrong.get_json() == {"match": False, "name_matches": True, "id_number_matches": False}
+    assert wrong.get_json() == {"match": False}
     # Same first six and last four would fool a comparison of masked numbers; not this one.
     assert body["id_number"] not in wrong.get_data(as_text=True)
     renamed = check(client, headers, account_id, name="李四", id_number=body["id_number"])
-    assert renamed.get_json()["name_matches"] is False
+    assert renamed.get_json() == {"match": False}
+
+
+def test_an_account_made_before_identities_were_confirmed_never_matches(
+    settings, app, client, live_url
+):
+    created, body = register(client)
+    account_id = created.get_json()["account_id"]
+    with app.extensions["sscard"].database.session_factory() as session:
+        session.execute(
+            update(Account)
+            .where(Account.account_id == account_id)
+            .values(identity_confirmed_at=None, phone_proven_at=None)
+        )
+        session.commit()
+    headers = service_headers(settings, live_url)
+    claim = {"name": body["name"], "id_number": body["id_number"]}
+    assert check(client, headers, account_id, **claim).get_json() == {"match": False}
 
 
 def test_only_services_may_ask_and_unknown_accounts_are_404(

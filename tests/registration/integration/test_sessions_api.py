@@ -15,6 +15,7 @@ from tests.registration.factories import (
     log_in,
     next_phone,
     register,
+    with_outside,
 )
 
 
@@ -37,9 +38,10 @@ def test_logging_in_gives_a_short_lived_eddsa_token_with_the_contract_claims(cli
     assert "bank_code" not in claims
 
 
-def test_the_token_lifetime_is_a_setting(settings):
+def test_the_token_lifetime_is_a_setting(settings, outside):
     environ = {**settings.environ, "REGISTRATION_ACCESS_TOKEN_TTL_SECONDS": "120"}
-    client = create_app(settings.with_overrides(environ=environ)).test_client()
+    client = with_outside(create_app(settings.with_overrides(environ=environ)), outside)
+    client = client.test_client()
     _, body = register(client)
     session = log_in(client, body["phone"]).get_json()
     claims = jwt.decode(session["access_token"], options={"verify_signature": False})
@@ -133,8 +135,8 @@ def test_failures_are_shared_by_every_web_worker(settings, client):
     assert log_in(other_worker, body["phone"]).status_code == 429
 
 
-def test_a_hash_made_with_older_costs_is_upgraded_at_the_next_login(settings):
-    client = create_app(settings).test_client()
+def test_a_hash_made_with_older_costs_is_upgraded_at_the_next_login(settings, outside):
+    client = with_outside(create_app(settings), outside).test_client()
     _, body = register(client)
     stronger = {**FAST_HASHING, "REGISTRATION_ARGON2_TIME_COST": "2"}
     upgraded = create_app(settings.with_overrides(environ={**settings.environ, **stronger}))

@@ -17,7 +17,7 @@ from shared.auth.tokens import CITIZEN, JwksClient, TokenVerifier, issue_token
 from shared.errors import Unauthorized
 from shared.keys import KeyRing, SigningKey
 from sscardctl import cli
-from tests.registration.factories import bearer, citizen, log_in, registered_token
+from tests.registration.factories import bearer, log_in, ready_citizen, registered_token
 
 
 @pytest.fixture
@@ -133,8 +133,8 @@ def test_keys_older_than_the_kept_previous_ones_stop_verifying(client, app, veri
         verifier.verify(token)
 
 
-def test_register_and_log_in_over_real_http(live_url, verifier):
-    body = citizen()
+def test_register_and_log_in_over_real_http(app, live_url, verifier):
+    body = ready_citizen(app.test_client())
     registered = requests.post(live_url + "/api/v1/accounts", json=body, timeout=5)
     assert registered.status_code == 201
     response = requests.post(

@@ -83,9 +83,11 @@ class Verification:
         ]
         return parse_event(json.dumps(event).encode())
 
-    def applicant(self, **changes) -> dict:
+    def applicant(self, *, on_file: str | None = "obama", **changes) -> dict:
+        """A fresh person in the identity registry, whose photo on file is `on_file`'s card
+        photo (the default card photo's person), or who has none (`on_file=None`)."""
         entry = {**person(), **changes}
-        self.registry.add(entry)
+        self.registry.add(entry, images.card_photo(on_file) if on_file is not None else None)
         return entry
 
     def submitted(

@@ -49,7 +49,7 @@ def test_the_queue_lists_pending_cases_oldest_first_with_their_checks(
     checks = {c["check"]: c for c in items[0]["checks"]}
     assert checks["photo_single_face"]["outcome"] == "review"
     assert checks["photo_single_face"]["codes"] == ["photo_face_width"]
-    assert len(checks) == 6
+    assert len(checks) == 7
     admin = api.get("/api/v1/reviews", headers=token_authority.admin())
     assert [item["case_id"] for item in admin.get_json()["items"]] == [first, second]
 
@@ -68,7 +68,7 @@ def test_a_case_shows_masked_identity_links_to_its_images_and_is_audited(
         entry["id_number"][:6] + "********" + entry["id_number"][-4:]
     )
     assert entry["id_number"] not in response.get_data(as_text=True)
-    assert set(body["links"]) == {"photo", "id_card_front", "id_card_back"}
+    assert set(body["links"]) == {"photo", "id_card_front", "id_card_back", "registry_photo"}
     photo = api.get(body["links"]["photo"], headers=token_authority.reviewer(reviewer))
     assert photo.status_code == 200
     assert photo.mimetype == "image/jpeg"
@@ -221,6 +221,7 @@ def test_cases_by_application_for_reviewers_and_admins(verification, api, token_
             "photo_format",
             "photo_single_face",
             "id_card_face_match",
+            "registry_face_match",
             "not_duplicate",
         ]
         assert all(set(c) >= {"check", "outcome", "detail"} for c in body["checks"])
@@ -236,6 +237,7 @@ def _every_review_endpoint(case_id: str, application_id: str):
     yield "GET", f"/api/v1/reviews/{case_id}", None
     for kind in ("photo", "id_card_front", "id_card_back"):
         yield "GET", f"/api/v1/reviews/{case_id}/files/{kind}", None
+    yield "GET", f"/api/v1/cases/{case_id}/registry-photo", None
     yield "POST", f"/api/v1/reviews/{case_id}/decision", {"decision": "approve"}
     yield "GET", f"/api/v1/cases?application_id={application_id}", None
 
@@ -268,6 +270,8 @@ def test_admins_read_but_neither_decide_nor_open_images(verification, api, token
 
     assert api.get(f"/api/v1/reviews/{case_id}", headers=headers).status_code == 200
     assert api.get(f"/api/v1/reviews/{case_id}/files/photo", headers=headers).status_code == 403
+    registry_photo = api.get(f"/api/v1/cases/{case_id}/registry-photo", headers=headers)
+    assert registry_photo.status_code == 403
     decision = api.post(
         f"/api/v1/reviews/{case_id}/decision", json={"decision": "approve"}, headers=headers
     )

@@ -29,9 +29,14 @@ def test_a_genuine_application_passes_every_check_and_is_approved(verification):
         "photo_format": "pass",
         "photo_single_face": "pass",
         "id_card_face_match": "pass",
+        "registry_face_match": "pass",
         "not_duplicate": "pass",
     }
     assert "distance 0.3" in verification.checks(application_id)["id_card_face_match"].detail
+    # The card photo is the photo on file; the ID card image another photo of the person.
+    registry_face = verification.checks(application_id)["registry_face_match"].detail
+    assert "card photo ↔ photo on file 0.000" in registry_face
+    assert "ID card image ↔ photo on file 0.3" in registry_face
     [approved] = verification.outcome_events(application_id)
     assert approved["type"] == "verification.approved"
     assert approved["subject"] == approved["correlationid"] == application_id
@@ -76,7 +81,12 @@ def test_a_different_person_on_the_id_card_is_rejected_as_face_mismatch(verifica
         {
             "code": "face_mismatch",
             "detail": "The face on the ID card is not the person in the photo.",
-        }
+        },
+        {  # and the ID card is not the person on file either
+            "code": "registry_face_mismatch_id_card",
+            "detail": "The face in the ID card image is not the person on file in the identity "
+            "registry.",
+        },
     ]
 
 
@@ -244,12 +254,16 @@ def test_a_photo_on_file_is_analysed_once_by_its_digest(verification):
         photo = images.card_photo("biden2")
         for front in (images.id_card_front("biden"), images.id_card_front("biden", "JPEG")):
             verification.verify(
-                verification.submitted(verification.applicant(), photo=photo, id_card_front=front)
+                verification.submitted(
+                    verification.applicant(on_file="biden2"), photo=photo, id_card_front=front
+                )
             )
         verification.deps.memo = type(verification.deps.memo)()  # a restarted worker
         verification.verify(
             verification.submitted(
-                verification.applicant(), photo=photo, id_card_front=images.id_card_front("biden")
+                verification.applicant(on_file="biden2"),
+                photo=photo,
+                id_card_front=images.id_card_front("biden"),
             )
         )
     finally:
@@ -305,7 +319,7 @@ def test_a_started_event_delivered_twice_gives_one_outcome(verification):
     assert [e["type"] for e in verification.outcome_events(application_id)] == [
         "verification.approved"
     ]
-    assert len(verification.checks(application_id)) == 6
+    assert len(verification.checks(application_id)) == 7
 
 
 def test_a_case_cancelled_before_its_checks_is_never_decided(verification):

@@ -210,6 +210,85 @@ class TestFaceMatch:
             CheckRules(match_pass_below=0.7, match_fail_above=0.6)
 
 
+class TestRegistryFaceMatch:
+    """The card photo's face and the ID card's, each against the photo on file: GOOD_PHOTO's
+    encoding is the origin, `with_encoding(d)` sits `d` from it."""
+
+    ON_FILE = RegistryAnswer(person=REGISTERED, photo=b"jpeg")
+
+    def check(self, photo, id_card, on_file, answer=ON_FILE, rules=RULES):
+        return checks.check_registry_face_match(photo, id_card, answer, on_file, rules)
+
+    def test_both_faces_close_to_the_photo_on_file_pass_and_show_their_distances(self):
+        result = self.check(GOOD_PHOTO, with_encoding(0.1), with_encoding(0.3))
+        assert outcome(result) == ("pass", [])
+        assert "card photo ↔ photo on file 0.300" in result.detail
+        assert "ID card image ↔ photo on file 0.200" in result.detail
+
+    @pytest.mark.parametrize(
+        ("photo_at", "card_at", "expected"),
+        [
+            (0.6001, 0.0, ("fail", ["registry_face_mismatch_photo"])),
+            (0.0, 0.83, ("fail", ["registry_face_mismatch_id_card"])),
+            (
+                0.83,
+                0.83,
+                ("fail", ["registry_face_mismatch_photo", "registry_face_mismatch_id_card"]),
+            ),
+            (0.83, 0.55, ("fail", ["registry_face_mismatch_photo"])),
+            (0.5, 0.0, ("review", ["registry_face_uncertain_photo"])),
+            (0.0, 0.6, ("review", ["registry_face_uncertain_id_card"])),
+            (0.4999, 0.4999, ("pass", [])),
+        ],
+    )
+    def test_each_face_against_the_thresholds(self, photo_at, card_at, expected):
+        # The photo on file sits at 0: the card photo at `photo_at`, the ID card at `card_at`.
+        photo = ImageFacts(**{**GOOD_PHOTO.__dict__, "encoding": with_encoding(photo_at).encoding})
+        result = self.check(photo, with_encoding(card_at), GOOD_PHOTO)
+        assert outcome(result) == expected
+
+    def test_a_card_photo_and_id_card_of_another_person_fail_however_well_they_agree(self):
+        impostor = ImageFacts(**{**GOOD_PHOTO.__dict__, "encoding": with_encoding(0.8).encoding})
+        assert checks.check_face_match(impostor, with_encoding(0.8), RULES).outcome == "pass"
+        result = self.check(impostor, with_encoding(0.8), GOOD_PHOTO)
+        assert result.outcome == "fail"
+
+    def test_thresholds_are_the_face_match_settings(self):
+        strict = CheckRules(match_pass_below=0.3, match_fail_above=0.35)
+        assert self.check(GOOD_PHOTO, GOOD_PHOTO, with_encoding(0.37), rules=strict).outcome == (
+            "fail"
+        )
+
+    @pytest.mark.parametrize(
+        ("answer", "on_file", "code"),
+        [
+            (RegistryAnswer(person=REGISTERED), None, "registry_photo_missing"),
+            (RegistryAnswer(person=None), None, "registry_photo_missing"),
+            (RegistryAnswer(unavailable="503"), None, "registry_photo_unavailable"),
+            (
+                RegistryAnswer(person=REGISTERED, photo_unavailable="503"),
+                None,
+                "registry_photo_unavailable",
+            ),
+            (ON_FILE, ImageFacts(readable=False), "registry_photo_unreadable"),
+            (ON_FILE, ImageFacts(readable=True), "registry_photo_no_face"),
+        ],
+    )
+    def test_no_usable_photo_on_file_asks_a_person_never_approves(self, answer, on_file, code):
+        result = self.check(GOOD_PHOTO, GOOD_PHOTO, on_file, answer)
+        assert outcome(result) == ("review", [code])
+
+    def test_a_face_that_cannot_be_compared_asks_a_person(self):
+        no_face = ImageFacts(readable=True)
+        result = self.check(no_face, GOOD_PHOTO, GOOD_PHOTO)
+        assert outcome(result) == ("review", ["registry_face_not_compared_photo"])
+        result = self.check(GOOD_PHOTO, ImageFacts(readable=False), GOOD_PHOTO)
+        assert outcome(result) == ("review", ["registry_face_not_compared_id_card"])
+        # ... but a mismatch of the other face still rejects.
+        result = self.check(no_face, with_encoding(0.9), GOOD_PHOTO)
+        assert outcome(result) == ("fail", ["registry_face_mismatch_id_card"])
+
+
 class TestVerdict:
     def results(self, **outcomes):
         base = {
@@ -220,6 +299,13 @@ class TestVerdict:
             "photo_format": checks.check_photo_format(GOOD_PHOTO, RULES),
             "photo_single_face": checks.check_single_face(GOOD_PHOTO, RULES),
             "id_card_face_match": checks.check_face_match(GOOD_PHOTO, with_encoding(0.3), RULES),
+            "registry_face_match": checks.check_registry_face_match(
+                GOOD_PHOTO,
+                with_encoding(0.3),
+                RegistryAnswer(person=REGISTERED, photo=b"jpeg"),
+                with_encoding(0.1),
+                RULES,
+            ),
             "not_duplicate": checks.check_not_duplicate(False),
         }
         base.update(outcomes)
@@ -245,6 +331,17 @@ class TestVerdict:
         )
         assert verdict.outcome == checks.REJECTED
         assert [r.code for r in verdict.reasons] == ["face_mismatch", "duplicate_application"]
+
+    def test_no_photo_on_file_never_approves(self):
+        missing = checks.check_registry_face_match(
+            GOOD_PHOTO, with_encoding(0.3), RegistryAnswer(person=REGISTERED), None, RULES
+        )
+        verdict = checks.decide(self.results(registry_face_match=missing))
+        assert verdict.outcome == checks.REVIEW_REQUIRED
+
+    def test_the_registry_face_match_comes_after_the_id_card_face_match(self):
+        order = list(checks.CHECK_ORDER)
+        assert order.index("registry_face_match") == order.index("id_card_face_match") + 1
 
     def test_results_come_back_in_the_contracts_order(self):
         verdict = checks.decide(list(reversed(self.results())))

@@ -34,15 +34,27 @@ def uow_of(deps: Dependencies, *, retries: int = 0, budget: int = 3) -> UnitOfWo
 
 
 def submit(
-    deps: Dependencies, entry: dict | None = None, *, photo_at: float = 0.0, **ids
+    deps: Dependencies,
+    entry: dict | None = None,
+    *,
+    photo_at: float = 0.0,
+    on_file_at: float | None = 0.0,
+    **ids,
 ) -> str | None:
     """Opens a case for a fresh application by `entry` (a fresh registered person unless
-    told), whose card photo's face sits `photo_at` from the ID card's; its case id."""
+    told), whose card photo's face sits `photo_at` from the ID card's, and the registry's
+    photo on file `on_file_at` from the ID card's (None: no photo on file); its case id."""
     entry = entry or deps.registry.add(person())
     photo = f"photo {entry['id_number']} {photo_at}".encode()
     front = f"front {entry['id_number']}".encode()
     deps.analyser.facts[photo] = face_facts(photo_at)
     deps.analyser.facts[front] = face_facts(0.0, photo=False)
+    if on_file_at is None:
+        deps.registry.photos.pop(entry["id_number"], None)
+    else:
+        on_file = f"on file {entry['id_number']} {on_file_at}".encode()
+        deps.analyser.facts[on_file] = face_facts(on_file_at, photo=False)
+        deps.registry.photos[entry["id_number"]] = on_file
     with uow_of(deps) as uow:
         case = cases.open_case(
             uow,
@@ -140,6 +152,60 @@ def test_a_registry_outage_is_retried_then_sent_to_review_on_the_last_try(deps):
     assert case_of(deps, case_id).status == CaseStatus.PENDING
 
 
+def test_a_card_photo_of_someone_else_than_the_person_on_file_is_rejected(deps):
+    # The card photo and the ID card image agree (both another person's), the registry's
+    # photo on file does not.
+    case_id = submit(deps, photo_at=0.0, on_file_at=0.8)
+
+    assert verify(deps, case_id) == ["verification.rejected"]
+    case = case_of(deps, case_id)
+    assert case.status == CaseStatus.REJECTED
+    assert case.decision_reason == "registry_face_mismatch_photo; registry_face_mismatch_id_card"
+    assert claim_of(deps, case_id) is None
+
+
+def test_no_photo_on_file_sends_the_case_to_a_reviewer_never_to_approval(deps):
+    case_id = submit(deps, on_file_at=None)
+
+    assert verify(deps, case_id) == ["verification.review_required"]
+    assert case_of(deps, case_id).status == CaseStatus.PENDING
+    with deps.database.session_factory() as session:
+        checks = {row.check: row for row in dao.dao_get_checks(session, [case_id])[case_id]}
+    assert checks["registry_face_match"].outcome == "review"
+    assert checks["registry_face_match"].codes == ["registry_photo_missing"]
+
+
+def test_the_photo_on_file_unreachable_is_retried_like_the_person(deps):
+    case_id = submit(deps)
+    deps.registry.photos_down = True
+
+    with pytest.raises(TransientError):
+        verify(deps, case_id, retries=0, budget=3)
+    assert case_of(deps, case_id).status == CaseStatus.CHECKING
+    assert verify(deps, case_id, retries=3, budget=3) == ["verification.review_required"]
+    with deps.database.session_factory() as session:
+        checks = {row.check: row for row in dao.dao_get_checks(session, [case_id])[case_id]}
+    assert checks["registry_face_match"].codes == ["registry_photo_unavailable"]
+    # The person was found: the registry match is decided as usual.
+    assert checks["identity_registry_match"].outcome == "pass"
+
+
+def test_the_registry_photo_is_served_to_a_reviewer_and_each_view_audited(deps):
+    entry = deps.registry.add(person())
+    case_id = submit(deps, entry)
+    with uow_of(deps) as uow:
+        found = reviews.read_registry_photo(uow, deps, case_id=case_id, **REVIEWER)
+        uow.commit()
+    assert found == deps.registry.photos[entry["id_number"]]
+    with deps.database.session_factory() as session:
+        assert [a.action for a in dao.dao_get_audit(session, case_id)] == ["viewed_registry_photo"]
+    deps.registry.photos.clear()
+    with uow_of(deps) as uow, pytest.raises(NotFound):
+        reviews.read_registry_photo(uow, deps, case_id=case_id, **REVIEWER)
+    with uow_of(deps) as uow, pytest.raises(NotFound):
+        reviews.read_registry_photo(uow, deps, case_id=new_id(), **REVIEWER)
+
+
 def test_faces_are_analysed_once_per_image(deps):
     entry = deps.registry.add(person())
     first = submit(deps, entry)
@@ -151,7 +217,7 @@ def test_faces_are_analysed_once_per_image(deps):
     second = submit(deps, entry)  # the same images again
 
     assert verify(deps, second) == ["verification.approved"]
-    assert deps.analyser.batches == [["photo", "id_card"]]
+    assert deps.analyser.batches == [["photo", "id_card", "photo"]]  # the last: on file
 
 
 def test_a_second_application_for_one_person_is_rejected_as_a_duplicate(deps):
@@ -173,7 +239,7 @@ def test_a_reviewer_decides_a_pending_case_once_and_is_audited(deps):
             uow, deps, case_id=case_id, approve=True, reason=None, **REVIEWER
         )
         uow.commit()
-        assert decided.case.status == CaseStatus.APPROVED and len(decided.checks) == 6
+        assert decided.case.status == CaseStatus.APPROVED and len(decided.checks) == 7
         assert [event.type for event in uow.events] == ["verification.approved"]
         assert uow.events[0].data["decided_by"] == "reviewer-1"
     assert case_of(deps, case_id).status == CaseStatus.APPROVED

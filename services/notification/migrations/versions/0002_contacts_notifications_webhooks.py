@@ -17,6 +17,7 @@ branch_labels = None
 depends_on = None
 
 
+# Long because one migration creates every table of the service, each spelled out in full.
 def upgrade() -> None:
     op.create_table(
         "contacts",

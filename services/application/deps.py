@@ -1,32 +1,32 @@
-"""What the application service's requests need besides the database, built once per process
-from its settings: options, file storage, the personal-data cipher and the peer adapters."""
+"""What the application service's requests, handlers and jobs need besides their transaction,
+built once per process from its settings: the database, options, file storage, the ID-number
+cipher, the peer adapters and the hot reads. The one way anything reaches them."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property, partial
+from typing import cast
 
-from sqlalchemy import Engine
-
-from services.application import config
-from services.application.accounts import AccountsClient
+from services.application import config, models
+from services.application.adapters.accounts import AccountsClient
+from services.application.adapters.id_numbers import IdNumberCipher
+from services.application.adapters.storage import FileStore
 from services.application.dao import dao_count_request
-from services.application.rate_limit import ClientWindows
-from services.application.storage import FileStore
+from services.application.domain.rate_window import ClientWindows
 from shared.auth.service_tokens import ServiceTokenClient
 from shared.config import Settings
 from shared.hot_reads import HotReads
 from shared.identity_registry import IdentityRegistryClient
 from shared.pii import FieldCipher, FileCipher
-
-ID_NUMBER_COLUMN = "applications.id_number"
+from shared.uow import Database
+from shared.web.app import current_deps
 
 
 @dataclass
-class Runtime:
+class Dependencies:
     settings: Settings
-    # The service's own engine (shared.uow.Database).
-    engine: Engine | None = None
+    database: Database
 
     @cached_property
     def options(self) -> config.Options:
@@ -37,8 +37,8 @@ class Runtime:
         return FileStore(self.settings.data_dir, FileCipher(self.settings.pii_key()))
 
     @cached_property
-    def cipher(self) -> FieldCipher:
-        return FieldCipher(self.settings.pii_key())
+    def id_numbers(self) -> IdNumberCipher:
+        return IdNumberCipher(FieldCipher(self.settings.pii_key()))
 
     @cached_property
     def accounts(self) -> AccountsClient:
@@ -55,20 +55,20 @@ class Runtime:
     def reads(self) -> HotReads:
         """The one-statement reads of the busiest paths (application view, progress) and the
         progress rate limit's counter."""
-        if self.engine is None:
-            raise RuntimeError("the runtime was built without the service's engine")
-        return HotReads(self.engine)
+        return HotReads(self.database.engine)
 
     @cached_property
     def client_windows(self) -> ClientWindows:
-        """This process's share of the per-client rate limit counts (rate_limit.py)."""
+        """This process's share of the per-client rate limit counts (api/rate_limit.py)."""
         return ClientWindows(partial(dao_count_request, self.reads))
 
-    def encrypt_id_number(self, id_number: str) -> str:
-        return self.cipher.encrypt(id_number, column=ID_NUMBER_COLUMN)
 
-    def decrypt_id_number(self, token: str) -> str:
-        return self.cipher.decrypt(token, column=ID_NUMBER_COLUMN)
+def build(settings: Settings, *, pool_size: int = 5) -> Dependencies:
+    return Dependencies(
+        settings, Database(settings.database_url, models.metadata, pool_size=pool_size)
+    )
 
-    def id_number_index(self, id_number: str) -> str:
-        return self.cipher.blind_index(id_number, column=ID_NUMBER_COLUMN)
+
+def current() -> Dependencies:
+    """The dependencies of the app serving this request."""
+    return cast(Dependencies, current_deps())

@@ -1,6 +1,6 @@
-"""Factories for the application service's tests: citizens with valid ID numbers, outlets in
-the read model, images no other upload has, applications at any stage, and the events other
-services would publish."""
+"""Factories for the application service's tests (unit and integration): citizens with valid ID
+numbers, outlets in the read model, images no other upload has, applications at any stage, and
+the events other services would publish."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from PIL import Image
 
 from services.application.dao import dao_upsert_outlet
+from services.application.domain.images import CheckedImage
 from shared.events import contract_for
 from shared.messaging.envelope import Event, new_event
 from shared.messaging.publisher import ConfirmingPublisher, OutgoingMessage
@@ -141,10 +142,25 @@ def new_photo() -> bytes:
     return buffer.getvalue()
 
 
+def plain_card_photo() -> bytes:
+    """A photo that meets the card photo rules (size, mode, weight) and shows no one: made in
+    milliseconds, for tests that store photos rather than judge faces."""
+    photo = Image.linear_gradient("L").resize((358, 441)).convert("RGB")
+    photo.paste(Image.frombytes("RGB", (96, 96), os.urandom(96 * 96 * 3)), (100, 100))
+    buffer = io.BytesIO()
+    photo.save(buffer, "JPEG", quality=85)
+    return buffer.getvalue()
+
+
 def new_id_card_back() -> bytes:
     buffer = io.BytesIO()
     _with_noise(Image.new("RGB", (640, 404), "white")).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+def checked_image(data: bytes) -> CheckedImage:
+    """`data` as if it had passed the card photo rules (for storing, not judging)."""
+    return CheckedImage(data=data, content_type="image/jpeg", width=358, height=441, mode="RGB")
 
 
 def sha(data: bytes) -> str:

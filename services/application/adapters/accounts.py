@@ -58,10 +58,10 @@ class AccountsClient:
         if response.status_code != 200:
             raise TransientError(f"registration service answered {response.status_code}")
         try:
-            body = response.json()
-            return IdentityVerdict(
-                name_matches=bool(body["name_matches"]),
-                id_number_matches=bool(body["id_number_matches"]),
-            )
+            match = response.json()["match"]
+            if not isinstance(match, bool):
+                raise TypeError("match is not a boolean")
+            # The check answers one verdict, `{match}`, true only for a confirmed account.
+            return IdentityVerdict(name_matches=match, id_number_matches=match)
         except (ValueError, KeyError, TypeError) as exc:
             raise TransientError(f"registration service answered an odd body: {exc}") from exc
