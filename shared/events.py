@@ -463,6 +463,14 @@ REGISTRY: dict[str, EventContract] = {
 }
 
 CARD_STATUS_EVENT_TYPES = tuple(f"card.{status}" for status in BANK_REPORTED_STATUSES)
+# What happens to a card after its activation (and its expiry notices), for the citizen.
+CARD_AFTER_ACTIVATION_EVENT_TYPES = (
+    "card.reported_lost",
+    "card.unblocked",
+    "card.replaced",
+    "card.cancelled",
+    "card.expiry_approaching",
+)
 
 
 class UnknownEventType(LookupError):
