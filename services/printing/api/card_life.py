@@ -18,7 +18,7 @@ from services.printing.api.cards import (
 )
 from services.printing.deps import current
 from services.printing.domain import actors
-from services.printing.domain.actors import Actor
+from services.printing.domain.actors import Actor, ActorKind
 from services.printing.domain.lifecycle import CancellationReason, ReplacementReason
 from services.printing.use_cases.after_activation import (
     cancel_card,
@@ -76,6 +76,16 @@ def _actor() -> Actor:
     return actors.holder(principal.subject)
 
 
+def holder_view(details) -> dict:
+    """A card as its holder sees it: who moved it by kind only (never a staff member's
+    account id), and none of the bank's command bookkeeping."""
+    view = card_view(details)
+    view["bank_commands"] = []
+    for entry in view["timeline"]:
+        entry["source"] = entry["source"].split(":", 1)[0]
+    return view
+
+
 @blp.route("/cards/mine", methods=["GET"])
 @requires_roles(CITIZEN)
 @blp.response(200, CardListSchema)
@@ -83,7 +93,7 @@ def list_my_cards():
     """The caller's own cards, newest first (a replacement before the card it replaced)."""
     with current().database.session_factory() as session:
         found = my_cards(session, account_id=current_principal().subject)
-        return {"items": [card_view(details) for details in found]}
+        return {"items": [holder_view(details) for details in found]}
 
 
 @blp.route("/cards/<uuid:card_id>/loss", methods=["POST"])
@@ -95,7 +105,9 @@ def list_my_cards():
 def report_loss(card_id, uow):
     """Blocks an activated card at once and tells its bank; reporting it again changes
     nothing."""
-    return card_view(report_card_lost(uow, current(), card_id=str(card_id), actor=_actor()))
+    actor = _actor()
+    details = report_card_lost(uow, current(), card_id=str(card_id), actor=actor)
+    return holder_view(details) if actor.kind is ActorKind.HOLDER else card_view(details)
 
 
 @blp.route("/cards/<uuid:card_id>/unblock", methods=["POST"])
@@ -125,15 +137,16 @@ def replacement(payload, card_id, uow):
     """A new card (new serial, same social security number) for a lost card, or a damaged
     activated one; the old card is `replaced` at once."""
     outlet = payload.get("outlet_id")
+    actor = _actor()
     details = replace_card(
         uow,
         current(),
         card_id=str(card_id),
-        actor=_actor(),
+        actor=actor,
         reason=ReplacementReason(payload["reason"]),
         outlet_id=str(outlet) if outlet else None,
     )
-    return card_view(details)
+    return holder_view(details) if actor.kind is ActorKind.HOLDER else card_view(details)
 
 
 @blp.route("/cards/<uuid:card_id>/cancel", methods=["POST"])

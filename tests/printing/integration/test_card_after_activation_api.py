@@ -96,6 +96,13 @@ def test_replacement_gives_a_new_card_and_mine_lists_both(client, card, token_au
     ]
     live = [c for c in mine if c["status"] not in ("replaced", "cancelled")]
     assert len(live) == 1
+    # The holder sees who moved the card by kind only, and no bank bookkeeping.
+    assert {entry["source"] for entry in mine[1]["timeline"]} == {
+        "printing",
+        "operator",
+        "holder",
+    }
+    assert mine[1]["bank_commands"] == []
     other = client.get("/api/v1/cards/mine", headers=token_authority.citizen(str(uuid.uuid4())))
     assert other.get_json()["items"] == []
 
