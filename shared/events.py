@@ -38,6 +38,11 @@ BANK_REPORTED_STATUSES = (
     "collected",
     "activated",
 )
+# What a bank reports to confirm a signed command about a card after its activation
+# (card.block_request, card.unblock_request, card.cancel_request).
+BANK_CONFIRMATION_STATUSES = ("blocked", "unblocked", "cancelled")
+CANCELLATION_REASONS = ("death", "emigration", "holder_request")
+REPLACEMENT_REASONS = ("lost", "damaged")
 
 
 class EventData(Schema):
@@ -168,6 +173,8 @@ class CardPrintRequested(EventData):
     outlet_id = fields.UUID(required=True)
     card_serial = fields.String(required=True)
     reprint = fields.Boolean()
+    # A replacement card: the lost or damaged card it replaces.
+    replaces_card_id = fields.UUID(allow_none=True)
 
 
 class CardStatusChanged(EventData):
@@ -181,12 +188,56 @@ class CardStatusChanged(EventData):
     occurred_at = fields.DateTime()
 
 
+class CardReportedLost(CardStatusChanged):
+    # "holder" (their own card, online) or "operator" (a bank operator at the counter).
+    reported_by = fields.String(required=True, validate=validate.OneOf(["holder", "operator"]))
+
+
+class CardUnblocked(CardStatusChanged):
+    # The counter where the holder was present.
+    unblocked_at_outlet_id = fields.UUID(required=True)
+
+
+class CardReplaced(CardStatusChanged):
+    new_card_id = fields.UUID(required=True)
+    replacement_reason = fields.String(required=True, validate=validate.OneOf(REPLACEMENT_REASONS))
+
+
+class CardCancelled(CardStatusChanged):
+    cancellation_reason = fields.String(
+        required=True, validate=validate.OneOf(CANCELLATION_REASONS)
+    )
+
+
+class CardExpiryApproaching(CardStatusChanged):
+    expiry_date = fields.Date(required=True)
+    days_ahead = fields.Integer(required=True)
+
+
+class BankCardCommand(EventData):
+    """A signed command to a card's bank (signed like card.print_request)."""
+
+    card_id = fields.UUID(required=True)
+    application_id = fields.UUID(required=True)
+    bank_code = fields.String(required=True)
+    card_serial = fields.String(required=True)
+    requested_at = fields.String(required=True, metadata={"description": "RFC 3339 UTC"})
+    reason = fields.String()
+    # card.unblock_request: the outlet where the holder was present.
+    outlet_id = fields.UUID()
+
+
 class BankCardStatus(EventData):
     card_id = fields.UUID(required=True)
     # The print run the report is about; lets a late report on an earlier run (before a
     # reprint) be recognised as such.
     card_serial = fields.String(validate=validate.Length(equal=9))
-    status = fields.String(required=True, validate=validate.OneOf(BANK_REPORTED_STATUSES))
+    status = fields.String(
+        required=True,
+        validate=validate.OneOf((*BANK_REPORTED_STATUSES, *BANK_CONFIRMATION_STATUSES)),
+    )
+    # With a confirmation: the id of the command it confirms.
+    command_id = fields.UUID()
     reason = fields.String(allow_none=True)
     occurred_at = fields.DateTime(required=True)
     bank_account_masked = fields.String(allow_none=True)
@@ -330,6 +381,42 @@ REGISTRY: dict[str, EventContract] = {
         _card_status("collected", "The holder collected the card at the outlet."),
         _card_status("activated", "The card's social security function was activated."),
         EventContract(
+            "card.reported_lost",
+            CardReportedLost,
+            EVENTS_EXCHANGE,
+            "printing",
+            "The card was reported lost, by its holder or at a bank counter: blocked at once.",
+        ),
+        EventContract(
+            "card.unblocked",
+            CardUnblocked,
+            EVENTS_EXCHANGE,
+            "printing",
+            "A bank operator unblocked a lost card, its holder present at the counter.",
+        ),
+        EventContract(
+            "card.replaced",
+            CardReplaced,
+            EVENTS_EXCHANGE,
+            "printing",
+            "A lost or damaged card was replaced by a new card (new serial, same social "
+            "security number); the old card is final.",
+        ),
+        EventContract(
+            "card.cancelled",
+            CardCancelled,
+            EVENTS_EXCHANGE,
+            "printing",
+            "An administrator cancelled the card (death, emigration, the holder's request).",
+        ),
+        EventContract(
+            "card.expiry_approaching",
+            CardExpiryApproaching,
+            EVENTS_EXCHANGE,
+            "printing",
+            "The card expires in 90 or 30 days; published once per threshold per card.",
+        ),
+        EventContract(
             "bank.card_status",
             BankCardStatus,
             BANK_FEEDBACK_EXCHANGE,
@@ -345,10 +432,45 @@ REGISTRY: dict[str, EventContract] = {
             "The signed print message for one card; routing key = bank_code.",
             public=False,
         ),
+        EventContract(
+            "card.block_request",
+            BankCardCommand,
+            PRINT_EXCHANGE,
+            "printing",
+            "Signed: block this card (reported lost); routing key = bank_code. The bank "
+            "confirms with bank.card_status `blocked`.",
+            public=False,
+        ),
+        EventContract(
+            "card.unblock_request",
+            BankCardCommand,
+            PRINT_EXCHANGE,
+            "printing",
+            "Signed: unblock this card (holder present at the outlet); routing key = "
+            "bank_code. The bank confirms with bank.card_status `unblocked`.",
+            public=False,
+        ),
+        EventContract(
+            "card.cancel_request",
+            BankCardCommand,
+            PRINT_EXCHANGE,
+            "printing",
+            "Signed: cancel this card for good (cancelled, or replaced by a new card); routing "
+            "key = bank_code. The bank confirms with bank.card_status `cancelled`.",
+            public=False,
+        ),
     )
 }
 
 CARD_STATUS_EVENT_TYPES = tuple(f"card.{status}" for status in BANK_REPORTED_STATUSES)
+# What happens to a card after its activation (and its expiry notices), for the citizen.
+CARD_AFTER_ACTIVATION_EVENT_TYPES = (
+    "card.reported_lost",
+    "card.unblocked",
+    "card.replaced",
+    "card.cancelled",
+    "card.expiry_approaching",
+)
 
 
 class UnknownEventType(LookupError):

@@ -21,6 +21,7 @@ from services.notification.use_cases.contacts import record_registration
 from services.notification.use_cases.notices import notify_citizen
 from services.notification.use_cases.read_models import save_application, save_outlet
 from services.notification.use_cases.subscriptions import queue_webhook_deliveries
+from shared.events import CARD_AFTER_ACTIVATION_EVENT_TYPES
 from shared.messaging.consumer import DependentHandler
 from shared.messaging.envelope import Event
 from shared.messaging.topology import CARD_EVENTS, VERIFICATION_OUTCOMES, VERIFICATION_STARTED
@@ -113,4 +114,5 @@ HANDLERS: dict[str, DependentHandler] = {
     VERIFICATION_STARTED: handle_verification_started,
     **dict.fromkeys(VERIFICATION_OUTCOMES, handle_verification_outcome),
     **dict.fromkeys(CARD_EVENTS, handle_card_event),
+    **dict.fromkeys(CARD_AFTER_ACTIVATION_EVENT_TYPES, handle_card_event),
 }

@@ -19,6 +19,8 @@ class Options:
     photo_retention: timedelta | None
     # How often the worker looks for such photos (0: never).
     photo_purge_interval_seconds: int
+    # How often the worker publishes the expiry notices due (0: never); once a day.
+    expiry_notice_interval_seconds: int = 86400
 
 
 def load(environ: dict[str, str] | None = None) -> Settings:
@@ -29,4 +31,5 @@ def options(settings: Settings) -> Options:
     return Options(
         photo_retention=settings.get_retention_days("PHOTO_RETENTION_DAYS", 30),
         photo_purge_interval_seconds=settings.get_int("PHOTO_PURGE_INTERVAL_SECONDS", 3600),
+        expiry_notice_interval_seconds=settings.get_int("EXPIRY_NOTICE_INTERVAL_SECONDS", 86400),
     )

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import delete, exists, select, update
 from sqlalchemy.orm import Session, undefer
@@ -11,10 +11,12 @@ from services.printing.domain.lifecycle import CardStatus
 from services.printing.models import (
     Applicant,
     Bank,
+    BankCommand,
     Card,
     CardHistoryEntry,
     CardSerial,
     ClosedApplication,
+    ExpiryNotice,
     Outlet,
 )
 
@@ -141,7 +143,77 @@ def dao_get_card(session: Session, card_id: str, *, for_update: bool = False) ->
 
 
 def dao_get_card_by_application(session: Session, application_id: str) -> Card | None:
-    return session.scalar(select(Card).where(Card.application_id == application_id))
+    """The application's first card (replacements name the card they replace)."""
+    return session.scalar(
+        select(Card).where(Card.application_id == application_id, Card.replaces_card_id.is_(None))
+    )
+
+
+def dao_list_cards_of_account(session: Session, account_id: str, *, limit: int = 50) -> list[Card]:
+    return list(
+        session.scalars(
+            select(Card)
+            .where(Card.account_id == account_id)
+            .order_by(Card.created_at.desc(), Card.card_id)
+            .limit(limit)
+        )
+    )
+
+
+def dao_list_live_cards_expiring(
+    session: Session, *, after: date, on_or_before: date, days_ahead: int, limit: int
+) -> list[Card]:
+    """Activated or lost cards expiring after `after` and by `on_or_before` with no notice yet
+    for `days_ahead`, soonest first."""
+    noticed = exists().where(
+        ExpiryNotice.card_id == Card.card_id, ExpiryNotice.days_ahead == days_ahead
+    )
+    return list(
+        session.scalars(
+            select(Card)
+            .where(
+                Card.status.in_([CardStatus.ACTIVATED, CardStatus.LOST]),
+                Card.expiry_date > after,
+                Card.expiry_date <= on_or_before,
+                ~noticed,
+            )
+            .order_by(Card.expiry_date, Card.card_id)
+            .limit(limit)
+        )
+    )
+
+
+def dao_add_expiry_notice(session: Session, card_id: str, days_ahead: int, at: datetime) -> None:
+    session.add(ExpiryNotice(card_id=card_id, days_ahead=days_ahead, notified_at=at))
+
+
+# -- commands to banks ------------------------------------------------------------------------
+
+
+def dao_add_bank_command(
+    session: Session, *, command_id: str, card_id: str, bank_code: str, command: str, at: datetime
+) -> None:
+    session.add(
+        BankCommand(
+            command_id=command_id, card_id=card_id, bank_code=bank_code, command=command, sent_at=at
+        )
+    )
+
+
+def dao_get_bank_command(
+    session: Session, command_id: str, *, for_update: bool = False
+) -> BankCommand | None:
+    return session.get(BankCommand, command_id, with_for_update=for_update or None)
+
+
+def dao_list_bank_commands(session: Session, card_id: str) -> list[BankCommand]:
+    return list(
+        session.scalars(
+            select(BankCommand)
+            .where(BankCommand.card_id == card_id)
+            .order_by(BankCommand.sent_at, BankCommand.command_id)
+        )
+    )
 
 
 def dao_list_cards(

@@ -11,7 +11,7 @@ from typing import cast
 from services.printing import config, models
 from services.printing.adapters.application_files import ApplicationFiles
 from services.printing.adapters.print_queues import PrintQueues
-from services.printing.adapters.signing_keys import print_signing_keys
+from services.printing.adapters.signing_keys import ecard_signing_keys, print_signing_keys
 from shared.auth.service_tokens import ServiceTokenClient
 from shared.config import Settings
 from shared.keys import KeyRing
@@ -49,6 +49,10 @@ class Dependencies:
     @cached_property
     def print_keys(self) -> KeyRing:
         return print_signing_keys(self.settings)
+
+    @cached_property
+    def ecard_keys(self) -> KeyRing:
+        return ecard_signing_keys(self.settings)
 
     @cached_property
     def print_queues(self) -> PrintQueues:

@@ -7,12 +7,14 @@ import re
 
 from services.printing.deps import Dependencies
 from services.printing.domain.applicants import ClosedOutcome
+from services.printing.domain.bank_commands import CONFIRMATION_STATUSES
 from services.printing.domain.reports import (
     NotYetPossible,
     StatusReport,
     bank_source,
     parse_occurred_at,
 )
+from services.printing.use_cases.after_activation import record_bank_confirmation
 from services.printing.use_cases.applicants import (
     Submission,
     forget_application_without_card,
@@ -86,6 +88,15 @@ def reporting_bank(event: Event) -> str:
 def handle_bank_card_status(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
     bank_code = reporting_bank(event)
     data = event.data
+    if data["status"] in CONFIRMATION_STATUSES:
+        record_bank_confirmation(
+            uow,
+            bank_code=bank_code,
+            card_id=str(data["card_id"]),
+            status=data["status"],
+            command_id=str(data["command_id"]) if data.get("command_id") else None,
+        )
+        return
     report = StatusReport(
         status=data["status"],
         source=bank_source(bank_code),

@@ -1,9 +1,10 @@
 """Deleting applicants' photos a retention after their card's activation.
 
 The printing service keeps each applicant's photo so that it can print the card, and print it
-again after a failed print, without asking the application service. An activated card is never
-printed again (a lost card means a new application, and the application service keeps the
-activated application's images), so the photo has no purpose left here:
+again after a failed print, without asking the application service. After the card's
+activation the photo serves only a replacement (a lost or damaged card), so it is kept a
+retention longer and then deleted; a replacement asked for later needs a new photo
+(docs/printing.md):
 `PRINTING_PHOTO_RETENTION_DAYS` after this service recorded the activation, the worker deletes
 it, a batch of applicants per transaction, and records when (`photo_deleted_at`), so that it
 happens once. The rest of the applicant's data stays: the card's holder is shown by it.
@@ -25,7 +26,7 @@ from services.printing.use_cases.retention import (
 )
 from shared.db import utcnow
 from shared.periodic import in_small_transactions, run_every
-from shared.uow import Database
+from shared.uow import Database, UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -90,5 +91,35 @@ def purge_every(
         purge,
         name="activated-photos-purge",
         description="purging activated cards' photos",
+        stop=stop,
+    )
+
+
+def notify_expiries(database: Database, *, today=None) -> int:
+    """One run of the daily expiry notices, in a transaction of its own; how many."""
+    from services.printing.domain.numbers import issue_date_now
+    from services.printing.use_cases.expiry import notify_expiring_cards
+
+    with UnitOfWork(database, "printing") as uow:
+        sent = notify_expiring_cards(uow, today=today or issue_date_now())
+        uow.commit()
+    return sent
+
+
+def notify_expiries_every(
+    interval_seconds: float, database: Database, *, stop: threading.Event | None = None
+) -> threading.Thread:
+    """The expiry notices, once a day by default (shared.periodic)."""
+
+    def notify() -> None:
+        sent = notify_expiries(database)
+        if sent:
+            log.info("published %d card expiry notice(s)", sent)
+
+    return run_every(
+        interval_seconds,
+        notify,
+        name="expiry-notices",
+        description="publishing card expiry notices",
         stop=stop,
     )

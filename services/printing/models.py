@@ -16,6 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column
 
+from services.printing.domain.lifecycle import CardStatus
 from shared.db import UTCDateTime, new_metadata, utcnow
 
 metadata = new_metadata()
@@ -99,13 +100,15 @@ class ClosedApplication(Base):
 
 
 class Card(Base):
-    """One card order per application; its serial and identification code are those of the
-    current print run (a reprint replaces them; card_serials keeps them all)."""
+    """One card order per application, and after it the cards that replace it (lost or
+    damaged), each with the same application (the same holder, photo and account); its serial
+    and identification code are those of the current print run (a reprint replaces them;
+    card_serials keeps them all). At most one card of an application is live."""
 
     __tablename__ = "cards"
 
     card_id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    application_id: Mapped[str] = mapped_column(String(36), unique=True)
+    application_id: Mapped[str] = mapped_column(String(36), index=True)
     account_id: Mapped[str] = mapped_column(String(36), index=True)
     bank_code: Mapped[str] = mapped_column(ForeignKey("banks.bank_code"), index=True)
     outlet_id: Mapped[str] = mapped_column(String(36), index=True)
@@ -117,8 +120,36 @@ class Card(Base):
     expiry_date: Mapped[date] = mapped_column(Date)
     bank_account_masked: Mapped[str | None] = mapped_column(String(19), nullable=True)
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
+    # The card this one replaces (NULL for the first card of an application), and the card
+    # that replaced this one.
+    replaces_card_id: Mapped[str | None] = mapped_column(
+        ForeignKey("cards.card_id"), nullable=True, index=True
+    )
+    replaced_by_card_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+_FIRST_CARD = Card.replaces_card_id.is_(None)
+_LIVE_CARD = Card.status.not_in([CardStatus.REPLACED.value, CardStatus.CANCELLED.value])
+# Exactly one first card per application, however many approvals arrive.
+Index(
+    "uq_cards_first_card_of_application",
+    Card.application_id,
+    unique=True,
+    postgresql_where=_FIRST_CARD,
+    sqlite_where=_FIRST_CARD,
+)
+# One person, one live card: a replacement moves the claim from the old card to the new one
+# in one transaction, and no interleaving can leave two live cards of one application (the
+# verification service keeps a person to one application that may have a card).
+Index(
+    "uq_cards_live_card_of_application",
+    Card.application_id,
+    unique=True,
+    postgresql_where=_LIVE_CARD,
+    sqlite_where=_LIVE_CARD,
+)
 
 
 class CardSerial(Base):
@@ -143,7 +174,37 @@ class CardHistoryEntry(Base):
     status: Mapped[str] = mapped_column(String(32))
     card_serial: Mapped[str] = mapped_column(String(9))
     reason: Mapped[str | None] = mapped_column(Text, nullable=True)
-    # Who said so: "printing", "bank:<code>" (AMQP) or "operator:<account id>" (REST).
+    # Who said so: "printing", "bank:<code>" (AMQP), "operator:<account id>",
+    # "holder:<account id>" or "admin:<account id>" (REST).
     source: Mapped[str] = mapped_column(String(80))
+    # Where, for what happens at a counter (an unblock with the holder present).
+    outlet_id: Mapped[str | None] = mapped_column(String(36), nullable=True)
     occurred_at: Mapped[datetime] = mapped_column(UTCDateTime)
     recorded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class BankCommand(Base):
+    """A signed command sent to a card's bank (block, unblock, cancel) and the bank's
+    confirmation of it. The command's CloudEvent id is its key; a confirmation names it, so a
+    repeated or late confirmation finds it confirmed already and changes nothing."""
+
+    __tablename__ = "bank_commands"
+
+    command_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    card_id: Mapped[str] = mapped_column(ForeignKey("cards.card_id"), index=True)
+    bank_code: Mapped[str] = mapped_column(String(16))
+    # The command's event type: card.block_request, card.unblock_request, card.cancel_request.
+    command: Mapped[str] = mapped_column(String(40))
+    sent_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
+class ExpiryNotice(Base):
+    """An expiry notice published for a card at one threshold (90 or 30 days ahead): the key
+    makes it once per threshold per card, however often the daily job runs."""
+
+    __tablename__ = "expiry_notices"
+
+    card_id: Mapped[str] = mapped_column(ForeignKey("cards.card_id"), primary_key=True)
+    days_ahead: Mapped[int] = mapped_column(Integer, primary_key=True)
+    notified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,7 +12,7 @@ from services.printing import config
 from services.printing.adapters.print_queues import printing_topology
 from services.printing.deps import build
 from services.printing.handlers import HANDLERS
-from services.printing.housekeeping import purge_every
+from services.printing.housekeeping import notify_expiries_every, purge_every
 from shared.logs import configure_logging
 from shared.messaging.consumer import bind_handlers, run_worker
 from shared.uow import Database
@@ -22,17 +22,23 @@ def start_housekeeping(
     options: config.Options, database: Database, *, stop: threading.Event | None = None
 ) -> list[threading.Thread]:
     """The purge of activated cards' photos on a daemon thread of its own, unless the
-    retention or the purge's interval is off (0)."""
-    if options.photo_retention is None or options.photo_purge_interval_seconds <= 0:
-        return []
-    return [
-        purge_every(
-            options.photo_purge_interval_seconds,
-            database,
-            retention=options.photo_retention,
-            stop=stop,
+    retention or the purge's interval is off (0); and the daily expiry notices, unless their
+    interval is 0."""
+    threads = []
+    if options.photo_retention is not None and options.photo_purge_interval_seconds > 0:
+        threads.append(
+            purge_every(
+                options.photo_purge_interval_seconds,
+                database,
+                retention=options.photo_retention,
+                stop=stop,
+            )
         )
-    ]
+    if options.expiry_notice_interval_seconds > 0:
+        threads.append(
+            notify_expiries_every(options.expiry_notice_interval_seconds, database, stop=stop)
+        )
+    return threads
 
 
 def main() -> None:

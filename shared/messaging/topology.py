@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from shared.config import SERVICES, Settings
 from shared.events import (
     BANK_FEEDBACK_EXCHANGE,
+    CARD_AFTER_ACTIVATION_EVENT_TYPES,
     CARD_STATUS_EVENT_TYPES,
     EVENTS_EXCHANGE,
     PRINT_EXCHANGE,
@@ -102,6 +103,7 @@ SUBSCRIPTIONS: dict[str, tuple[Binding, ...]] = {
         VERIFICATION_STARTED,
         *VERIFICATION_OUTCOMES,
         *CARD_EVENTS,
+        *CARD_AFTER_ACTIVATION_EVENT_TYPES,
     ),
 }
 

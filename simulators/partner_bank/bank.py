@@ -28,7 +28,7 @@ import pika
 import requests
 from pika.exceptions import AMQPError, ChannelClosedByBroker, NackError, UnroutableError
 
-from simulators.partner_bank import reports
+from simulators.partner_bank import commands, reports
 from simulators.partner_bank.settings import BankSettings
 from simulators.partner_bank.signatures import KeysUnavailable, SigningKeys, signature_is_valid
 
@@ -52,6 +52,8 @@ class Stats:
     verified: int = 0
     bad_signatures: int = 0
     rejected: int = 0
+    # Signed commands (block, unblock, cancel) verified and confirmed.
+    commands_confirmed: int = 0
     in_production: int = 0
     reported: dict[str, int] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
@@ -69,6 +71,7 @@ class Stats:
                 "verified": self.verified,
                 "bad_signatures": self.bad_signatures,
                 "rejected": self.rejected,
+                "commands_confirmed": self.commands_confirmed,
                 "in_production": self.in_production,
                 "reported": dict(self.reported),
             }
@@ -225,6 +228,9 @@ class PartnerBank:
                 self.stats.rejected += 1
             self._consume_channel.basic_reject(method.delivery_tag, requeue=False)
             return
+        if message["type"] in commands.COMMAND_TYPES:
+            self._carry_out(bank_code, method.delivery_tag, message)
+            return
         self._start_production(bank_code, method.delivery_tag, message)
 
     @staticmethod
@@ -233,8 +239,9 @@ class PartnerBank:
             message = json.loads(body)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise MalformedPrintMessage(f"not JSON: {exc}") from None
-        if not isinstance(message, dict) or message.get("type") != PRINT_REQUEST_TYPE:
-            raise MalformedPrintMessage("not a card.print_request CloudEvent")
+        known = (PRINT_REQUEST_TYPE, *commands.COMMAND_TYPES)
+        if not isinstance(message, dict) or message.get("type") not in known:
+            raise MalformedPrintMessage("not a card.print_request or card command CloudEvent")
         data = message.get("data")
         if not isinstance(data, dict) or not data.get("card_id"):
             raise MalformedPrintMessage("no data.card_id")
@@ -292,6 +299,40 @@ class PartnerBank:
         with self.stats.lock:
             self.stats.verified += 1
         return None
+
+    # -- a signed command about a card after activation ------------------------------------
+    def _carry_out(self, bank_code: str, delivery_tag: int, message: dict) -> None:
+        """Checks the command's signature; a genuine one is confirmed (then acknowledged), a
+        forged one rejected to sscard's dead-letter queue and never confirmed."""
+        try:
+            problem = commands.check(self.keys, bank_code, message)
+        except KeysUnavailable as exc:
+            log.warning("%s; command %s waits", exc, message.get("id"))
+            self._connection.call_later(
+                self.settings.retry_seconds,
+                lambda: self._carry_out(bank_code, delivery_tag, message),
+            )
+            return
+        if problem:
+            log.warning("%s %s refused: %s", message["type"], message.get("id"), problem)
+            with self.stats.lock:
+                self.stats.bad_signatures += 1
+            self._consume_channel.basic_reject(delivery_tag, requeue=False)
+            return
+        with self.stats.lock:
+            self.stats.verified += 1
+        event = commands.confirmation(bank_code, message)
+        if not self._publish(bank_code, event):
+            self._connection.call_later(
+                self.settings.retry_seconds,
+                lambda: self._carry_out(bank_code, delivery_tag, message),
+            )
+            return
+        self.stats.count_report(event["data"]["status"])
+        with self.stats.lock:
+            self.stats.commands_confirmed += 1
+        log.info("card %s: %s confirmed", message["data"]["card_id"], message["type"])
+        self._consume_channel.basic_ack(delivery_tag)
 
     # -- production steps -------------------------------------------------------------------
     def _step(self, job: Job) -> None:

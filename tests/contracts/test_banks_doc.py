@@ -67,3 +67,23 @@ def test_the_verification_code_shown_accepts_the_example_and_refuses_any_change(
         data = dict(message["data"])
         data[field] = data[field][:-1] + ("0" if data[field][-1] != "0" else "1")
         assert not namespace["is_genuine"]({**message, "data": data}, keys)
+
+
+def test_the_command_example_is_valid_canonical_and_signed_by_the_example_key(
+    examples, example_key
+):
+    data = json.loads(examples["command-data"])
+    for command in ("card.block_request", "card.unblock_request", "card.cancel_request"):
+        assert validation_errors(command, data, strict=True) == {}
+    canonical = canonical_json(data)
+    assert canonical == examples["command-canonical"].encode()
+    assert hashlib.sha256(canonical).hexdigest() in DOC.read_text(encoding="utf-8")
+    signed = sign(SigningKey("example", example_key), data)
+    assert signed["signature"] == examples["command-signature"].strip()
+    namespace: dict = {}
+    exec(compile(examples["verify"], "docs/banks.md", "exec"), namespace)  # noqa: S102
+    keys = {"example": example_key.public_key()}
+    message = {"signaturekeyid": "example", "signature": signed["signature"], "data": data}
+    assert namespace["is_genuine"](message, keys)
+    tampered = {**message, "data": {**data, "card_serial": "K48213908"}}
+    assert not namespace["is_genuine"](tampered, keys)

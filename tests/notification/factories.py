@@ -171,6 +171,17 @@ class Journey:
             self.card("activated"),
         ]
 
+    def after_activation(self) -> list[Event]:
+        """A card's life after activation: lost, unblocked, lost again and replaced, the new
+        card cancelled, an expiry notice (docs/printing.md)."""
+        return [
+            self.card("reported_lost", reported_by="holder"),
+            self.card("unblocked", unblocked_at_outlet_id=self.outlet_id),
+            self.card("replaced", new_card_id=_id(), replacement_reason="lost"),
+            self.card("cancelled", cancellation_reason="holder_request"),
+            self.card("expiry_approaching", expiry_date="2036-11-25", days_ahead=90),
+        ]
+
 
 def bank_integrator(
     token_authority, bank_code: str = "ICBC", subject: str | None = None

@@ -13,6 +13,7 @@ import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from pika.spec import BasicProperties
 from PIL import Image, ImageDraw
 
@@ -22,6 +23,7 @@ from shared.auth.tokens import JwksClient, TokenVerifier
 from shared.claim_check import INTERNAL_FILES_PATH, ClaimedFileGone, claim_check_url
 from shared.config import load_settings
 from shared.errors import Unauthorized
+from shared.keys import SigningKey
 from shared.messaging.consumer import Delivery
 from shared.messaging.envelope import CONTENT_TYPE, Event, new_event
 from shared.pii import FieldCipher, FileCipher
@@ -258,6 +260,19 @@ class FakePrintKeys:
         return FakeSigner()
 
 
+class FakeEcardKeys:
+    """A real Ed25519 key ring of one key, in memory: e-card payloads must really verify."""
+
+    def __init__(self) -> None:
+        self.key = SigningKey("test-ecard-key", Ed25519PrivateKey.generate())
+
+    def current(self) -> SigningKey:
+        return self.key
+
+    def verification_keys(self) -> list[SigningKey]:
+        return [self.key]
+
+
 class FakePrintQueues:
     """Remembers the banks whose print queue was declared, in order."""
 
@@ -283,4 +298,5 @@ def memory_deps() -> Dependencies:
     deps.application_files = FakeApplicationFiles()  # type: ignore[assignment]
     deps.print_keys = FakePrintKeys()  # type: ignore[assignment]
     deps.print_queues = FakePrintQueues()  # type: ignore[assignment]
+    deps.ecard_keys = FakeEcardKeys()  # type: ignore[assignment]
     return deps

@@ -23,6 +23,13 @@ CITIZEN_EVENT_TYPES = (
     "card.ready_for_pickup",
     "card.collected",
     "card.activated",
+    # After activation (docs/printing.md): a loss report is confirmed to the holder at once,
+    # so a loss they did not report themselves is noticed.
+    "card.reported_lost",
+    "card.unblocked",
+    "card.replaced",
+    "card.cancelled",
+    "card.expiry_approaching",
 )
 
 # The notice a staff owner gets when their webhook subscription is switched off.
@@ -43,6 +50,11 @@ STATUS_WORDS: dict[str, dict[str, str]] = {
         "card.ready_for_pickup": "可到网点领取",
         "card.collected": "已领取",
         "card.activated": "已激活",
+        "card.reported_lost": "已挂失",
+        "card.unblocked": "已解除挂失",
+        "card.replaced": "已补换新卡",
+        "card.cancelled": "已注销",
+        "card.expiry_approaching": "即将到期",
         SUBSCRIPTION_DISABLED: "事件订阅已停用",
     },
     "en": {
@@ -59,6 +71,11 @@ STATUS_WORDS: dict[str, dict[str, str]] = {
         "card.ready_for_pickup": "ready for pickup",
         "card.collected": "collected",
         "card.activated": "activated",
+        "card.reported_lost": "reported lost and blocked",
+        "card.unblocked": "unblocked",
+        "card.replaced": "replaced by a new card",
+        "card.cancelled": "cancelled",
+        "card.expiry_approaching": "expiring soon",
         SUBSCRIPTION_DISABLED: "event subscription disabled",
     },
 }

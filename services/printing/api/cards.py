@@ -39,7 +39,23 @@ class TimelineEntrySchema(Schema):
     at = fields.DateTime(metadata={"description": "When it happened, as its source reported"})
     card_serial = fields.String(metadata={"description": "The print run it concerns"})
     reason = fields.String(allow_none=True)
-    source = fields.String(metadata={"description": "printing, bank:<code> or operator:<id>"})
+    source = fields.String(
+        metadata={"description": "printing, bank:<code>, operator:<id>, holder:<id> or admin:<id>"}
+    )
+    outlet_id = fields.UUID(
+        allow_none=True, metadata={"description": "The counter, for an unblock"}
+    )
+
+
+class BankCommandSchema(Schema):
+    command_id = fields.UUID(metadata={"description": "The command's CloudEvent id"})
+    command = fields.String(
+        metadata={"description": "card.block_request, card.unblock_request or card.cancel_request"}
+    )
+    sent_at = fields.DateTime()
+    confirmed_at = fields.DateTime(
+        allow_none=True, metadata={"description": "When the bank's confirmation arrived"}
+    )
 
 
 class CardSchema(Schema):
@@ -56,7 +72,14 @@ class CardSchema(Schema):
     issue_date = fields.Date()
     expiry_date = fields.Date()
     bank_account_masked = fields.String(allow_none=True)
+    replaces_card_id = fields.UUID(
+        allow_none=True, metadata={"description": "The lost or damaged card this one replaces"}
+    )
+    replaced_by_card_id = fields.UUID(
+        allow_none=True, metadata={"description": "The card that replaced this one"}
+    )
     holder = fields.Nested(HolderSchema, allow_none=True)
+    bank_commands = fields.List(fields.Nested(BankCommandSchema))
     serials = fields.List(fields.Nested(SerialSchema))
     timeline = fields.List(fields.Nested(TimelineEntrySchema))
     created_at = fields.DateTime()
@@ -77,6 +100,8 @@ _CARD_COLUMNS = (
     "issue_date",
     "expiry_date",
     "bank_account_masked",
+    "replaces_card_id",
+    "replaced_by_card_id",
     "created_at",
     "updated_at",
 )
@@ -128,6 +153,7 @@ def card_view(details: CardDetails) -> dict:
             else None
         ),
         "serials": details.serials,
+        "bank_commands": details.commands,
         "timeline": [
             {
                 "status": entry.status,
@@ -135,6 +161,7 @@ def card_view(details: CardDetails) -> dict:
                 "card_serial": entry.card_serial,
                 "reason": entry.reason,
                 "source": entry.source,
+                "outlet_id": entry.outlet_id,
             }
             for entry in details.history
         ],

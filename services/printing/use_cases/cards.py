@@ -18,6 +18,7 @@ from services.printing.dao import (
     dao_get_card_serials,
     dao_get_closed_application,
     dao_is_card_serial_taken,
+    dao_list_bank_commands,
     dao_list_cards,
 )
 from services.printing.deps import Dependencies
@@ -33,6 +34,7 @@ from services.printing.domain.print_message import (
 from services.printing.domain.reports import SOURCE_PRINTING
 from services.printing.models import (
     Applicant,
+    BankCommand,
     Card,
     CardHistoryEntry,
     CardSerial,
@@ -54,6 +56,8 @@ class CardDetails:
     holder: Applicant | None
     serials: list[CardSerial] = field(default_factory=list)
     history: list[CardHistoryEntry] = field(default_factory=list)
+    # The signed commands sent to the bank after activation, each with its confirmation.
+    commands: list[BankCommand] = field(default_factory=list)
 
 
 def card_details(session: Session, card: Card) -> CardDetails:
@@ -62,6 +66,7 @@ def card_details(session: Session, card: Card) -> CardDetails:
         holder=dao_get_applicant(session, card.application_id),
         serials=dao_get_card_serials(session, card.card_id),
         history=dao_get_card_history(session, card.card_id),
+        commands=dao_list_bank_commands(session, card.card_id),
     )
 
 
@@ -138,7 +143,7 @@ def order_card(uow: UnitOfWork, deps: Dependencies, *, application_id: str) -> C
         expiry_date=numbers.expiry_date(issued),
         created_at=utcnow(),
     )
-    _send_to_print(uow, deps, card, applicant, reprint=False)
+    send_to_print(uow, deps, card, applicant, reprint=False)
     return card
 
 
@@ -158,7 +163,7 @@ def reprint_card(uow: UnitOfWork, deps: Dependencies, *, card_id: str) -> CardDe
     card.reason = None
     card.issue_date = numbers.issue_date_now()
     card.expiry_date = numbers.expiry_date(card.issue_date)
-    _send_to_print(uow, deps, card, applicant, reprint=True)
+    send_to_print(uow, deps, card, applicant, reprint=True)
     uow.session.flush()
     return card_details(uow.session, card)
 
@@ -170,7 +175,7 @@ def _unused_serial(uow: UnitOfWork) -> str:
             return serial
 
 
-def _send_to_print(
+def send_to_print(
     uow: UnitOfWork, deps: Dependencies, card: Card, applicant: Applicant, *, reprint: bool
 ) -> None:
     """A new serial and identification code for the card, then its signed print message to
@@ -233,17 +238,20 @@ def _add_print_events(
         mandatory=True,
         extensions=sign(deps.print_keys.current(), data),
     )
+    requested = {
+        "card_id": card.card_id,
+        "application_id": card.application_id,
+        "account_id": card.account_id,
+        "bank_code": card.bank_code,
+        "outlet_id": card.outlet_id,
+        "card_serial": card.card_serial,
+        "reprint": reprint,
+    }
+    if card.replaces_card_id is not None:
+        requested["replaces_card_id"] = card.replaces_card_id
     uow.add_event(
         "card.print_requested",
-        {
-            "card_id": card.card_id,
-            "application_id": card.application_id,
-            "account_id": card.account_id,
-            "bank_code": card.bank_code,
-            "outlet_id": card.outlet_id,
-            "card_serial": card.card_serial,
-            "reprint": reprint,
-        },
+        requested,
         subject=card.card_id,
         correlation_id=card.application_id,
     )
@@ -256,6 +264,8 @@ def record_history(
     source: str,
     occurred_at: datetime,
     reason: str | None,
+    *,
+    outlet_id: str | None = None,
 ) -> None:
     uow.session.add(
         CardHistoryEntry(
@@ -266,5 +276,6 @@ def record_history(
             source=source,
             occurred_at=occurred_at,
             recorded_at=utcnow(),
+            outlet_id=outlet_id,
         )
     )

@@ -46,7 +46,10 @@ def test_a_full_journey_gives_one_notification_per_event_and_bound_channel(
         # Someone else proved Wei's ID number was theirs: Wei's account is locked.
         wei.account_locked(),
     ]
-    assert set(HANDLERS) <= {e.type for e in happy + unhappy}  # every handler is exercised
+    # Zhou's card, after its activation: reported lost, unblocked, replaced, cancelled, expiring.
+    zhou = Journey(phone="13700002222", outlet_id=lina.outlet_id, acceptance_number="SBZ7R4QH")
+    later = [zhou.account_registered(), zhou.application_submitted(), *zhou.after_activation()]
+    assert set(HANDLERS) <= {e.type for e in happy + unhappy + later}  # every handler is run
 
     with running_consumer(service.settings, service.database, service.handlers) as runner:
         # The registration phone arrives first; then Lina adds e-mail and an English WeChat.
@@ -60,7 +63,7 @@ def test_a_full_journey_gives_one_notification_per_event_and_bound_channel(
             response = service.client.put(f"/api/v1/channels/{channel}", json=body, headers=citizen)
             assert response.status_code == 204, response.get_data(as_text=True)
 
-        rest = happy[1:] + unhappy
+        rest = happy[1:] + unhappy + later
         with event_waiter(runner, count=2 * len(rest)) as waiter:
             publish(service.settings, rest, copies=2)
             settled = waiter.wait(40)
@@ -90,6 +93,11 @@ def test_a_full_journey_gives_one_notification_per_event_and_bound_channel(
     assert "SB9QW2ER" in wei_notes["application.cancelled"].body
     assert "账户已停用" in wei_notes["account.locked"].body
 
+    zhou_notes = {n.event_type: n for n in service.notifications(zhou.account_id)}
+    assert set(zhou_notes) == {"application.submitted", *(e.type for e in later[2:])}
+    assert "已挂失" in zhou_notes["card.reported_lost"].body
+    assert "SBZ7R4QH" in zhou_notes["card.replaced"].body
+
     # The dispatcher sends them all through the recording provider, each exactly once.
     dispatcher = service.dispatcher()
     while dispatcher.run_once():
@@ -97,9 +105,9 @@ def test_a_full_journey_gives_one_notification_per_event_and_bound_channel(
     assert {n.status for n in service.notifications()} == {"sent"}
     recording = RecordingProvider(service.settings.data_dir / "recorded")
     sms = recording.recorded("sms")
-    assert len(sms) == 11 + 5  # Lina's statuses; Wei's four, then his lock
+    assert len(sms) == 11 + 5 + 6  # Lina's statuses; Wei's four and his lock; Zhou's six
     assert len({r["notification_id"] for r in sms}) == len(sms)
-    assert {r["to"] for r in sms} == {"138****5678", "139****1111"}
+    assert {r["to"] for r in sms} == {"138****5678", "139****1111", "137****2222"}
     assert len(recording.recorded("email")) == len(recording.recorded("wechat")) == 11
 
     listed = service.client.get("/api/v1/notifications?limit=200", headers=citizen).get_json()

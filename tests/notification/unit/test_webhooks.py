@@ -66,6 +66,11 @@ def test_patterns_are_globs_over_public_event_types():
         "card.ready_for_pickup",
         "card.collected",
         "card.activated",
+        "card.reported_lost",
+        "card.unblocked",
+        "card.replaced",
+        "card.cancelled",
+        "card.expiry_approaching",
     }
     assert "account.registered" not in DELIVERABLE_TYPES
     assert "application.submitted" not in DELIVERABLE_TYPES

@@ -235,9 +235,10 @@ def test_the_worker_purges_on_a_thread_of_its_own_until_told_to_stop(printing, f
 @pytest.mark.parametrize(
     ("env", "threads"),
     [
-        ({}, ["activated-photos-purge"]),
-        ({"PRINTING_PHOTO_RETENTION_DAYS": "0"}, []),
-        ({"PRINTING_PHOTO_PURGE_INTERVAL_SECONDS": "0"}, []),
+        ({}, ["activated-photos-purge", "expiry-notices"]),
+        ({"PRINTING_PHOTO_RETENTION_DAYS": "0"}, ["expiry-notices"]),
+        ({"PRINTING_PHOTO_PURGE_INTERVAL_SECONDS": "0"}, ["expiry-notices"]),
+        ({"PRINTING_EXPIRY_NOTICE_INTERVAL_SECONDS": "0"}, ["activated-photos-purge"]),
     ],
 )
 def test_the_worker_purges_unless_the_retention_or_the_interval_is_off(printing, env, threads):

@@ -19,16 +19,27 @@ from werkzeug.serving import make_server
 
 from services.printing.adapters.print_queues import printing_topology
 from services.printing.app import create_app
+from services.printing.dao import dao_list_bank_commands
 from services.printing.deps import build
+from services.printing.domain import actors
+from services.printing.domain.reports import StatusReport
 from services.printing.handlers import HANDLERS
 from services.printing.models import Card
+from services.printing.use_cases.after_activation import (
+    cancel_card,
+    report_card_lost,
+    unblock_card,
+)
+from services.printing.use_cases.card_reports import report_card_status
 from shared.config import env_name, load_settings
+from shared.db import utcnow
 from shared.messaging.consumer import bind_handlers
 from shared.migrations import upgrade
 from shared.testing.infrastructure import isolated_vhost, temporary_database
 from shared.testing.running import running_consumer, running_relay
 from shared.testing.tokens import TEST_SERVICE_SECRET
 from shared.testing.waiting import wait_until
+from shared.uow import UnitOfWork
 from sscardctl.seed import seed_partner_banks
 from tests.printing.factories import FileServer
 from tests.printing.integration.helpers import ordered_card, outbox_events, publish
@@ -189,3 +200,91 @@ def test_the_control_endpoint_changes_settings_and_refuses_nonsense(bank):
     assert bad.headers["Content-Type"] == "application/problem+json"
     assert "failure_rate" in bad.json()["errors"]
     assert requests.get(f"{bank}/nothing", timeout=5).status_code == 404
+
+
+def _activate(deps, card_id: str) -> None:
+    for status in ("collected", "activated"):
+        report = StatusReport(status, "operator:test", utcnow())
+        with UnitOfWork(deps.database, "printing") as uow:
+            report_card_status(uow, card_id=card_id, visible_to_bank=None, report=report)
+            uow.commit()
+
+
+def _commands(database, card_id: str) -> list[tuple[str, bool]]:
+    with database.session_factory() as session:
+        return [
+            (command.command, command.confirmed_at is not None)
+            for command in dao_list_bank_commands(session, card_id)
+        ]
+
+
+def test_signed_block_unblock_and_cancel_commands_are_verified_and_confirmed(
+    printing_service, bank
+):
+    settings, deps, _url, files = printing_service
+    database = deps.database
+    before = bank_status(bank)
+    with running_relay(settings, database):
+        card = ordered_card(settings, deps, files)
+        wait_until(
+            lambda: card_now(database, card.card_id).status == "ready_for_pickup",
+            timeout=30,
+            what="the bank's three reports",
+        )
+        _activate(deps, card.card_id)
+        holder = actors.holder(card.account_id)
+        with UnitOfWork(deps.database, "printing") as uow:
+            report_card_lost(uow, deps, card_id=card.card_id, actor=holder)
+            uow.commit()
+        with UnitOfWork(deps.database, "printing") as uow:
+            operator = actors.bank_operator("op", "ICBC")
+            unblock_card(uow, deps, card_id=card.card_id, actor=operator, outlet_id=card.outlet_id)
+            uow.commit()
+        with UnitOfWork(deps.database, "printing") as uow:
+            cancel_card(
+                uow, deps, card_id=card.card_id, actor=actors.admin("a"), reason="holder_request"
+            )
+            uow.commit()
+        wait_until(
+            lambda: all(confirmed for _, confirmed in _commands(database, card.card_id)),
+            timeout=30,
+            what="the bank to confirm the three commands",
+        )
+    assert _commands(database, card.card_id) == [
+        ("card.block_request", True),
+        ("card.unblock_request", True),
+        ("card.cancel_request", True),
+    ]
+    assert card_now(database, card.card_id).status == "cancelled"
+    after = bank_status(bank)
+    assert after["commands_confirmed"] - before["commands_confirmed"] == 3
+    assert after["bad_signatures"] == before["bad_signatures"]
+
+
+def test_a_forged_command_is_refused_and_never_confirmed(printing_service, bank):
+    settings, deps, _url, files = printing_service
+    database = deps.database
+    before = bank_status(bank)
+    with running_relay(settings, database):
+        card = ordered_card(settings, deps, files)
+        wait_until(
+            lambda: card_now(database, card.card_id).status == "ready_for_pickup",
+            timeout=30,
+            what="the bank's three reports",
+        )
+    _activate(deps, card.card_id)
+    with UnitOfWork(deps.database, "printing") as uow:
+        report_card_lost(uow, deps, card_id=card.card_id, actor=actors.holder(card.account_id))
+        uow.commit()
+    # No relay: the genuine command stays in the outbox; a copy naming another card goes out.
+    [genuine] = outbox_events(database, "card.block_request", card.card_id)
+    forged = {key: value for key, value in genuine.items() if not key.startswith("_")}
+    forged["data"] = {**forged["data"], "card_serial": "A00000000"}
+    publish(settings, "sscard.print", "ICBC", json.dumps(forged).encode(), forged["id"])
+    wait_until(
+        lambda: bank_status(bank)["bad_signatures"] - before["bad_signatures"] == 1,
+        timeout=30,
+        what="the bank to refuse the forgery",
+    )
+    assert bank_status(bank)["commands_confirmed"] == before["commands_confirmed"]
+    assert _commands(database, card.card_id) == [("card.block_request", False)]

@@ -1,0 +1,50 @@
+"""Expiry notices: a card expires ten years after its issue date; its holder hears of it 90 and
+30 days ahead, once per threshold per card (`card.expiry_approaching`, which the notification
+service can turn into a text)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from services.printing.dao import dao_add_expiry_notice, dao_list_live_cards_expiring
+from shared.db import utcnow
+from shared.messaging.envelope import format_time
+from shared.uow import UnitOfWork
+
+# Days ahead, widest first: a card inside the 30-day window gets the 30-day notice only.
+THRESHOLDS = (90, 30)
+
+
+def notify_expiring_cards(uow: UnitOfWork, *, today: date, limit: int = 200) -> int:
+    """Publishes the notices due today, up to `limit` a threshold; how many."""
+    sent = 0
+    now = utcnow()
+    windows = [*THRESHOLDS[1:], -1]
+    for days_ahead, narrower in zip(THRESHOLDS, windows, strict=True):
+        cards = dao_list_live_cards_expiring(
+            uow.session,
+            after=today + timedelta(days=narrower),
+            on_or_before=today + timedelta(days=days_ahead),
+            days_ahead=days_ahead,
+            limit=limit,
+        )
+        for card in cards:
+            dao_add_expiry_notice(uow.session, card.card_id, days_ahead, now)
+            uow.add_event(
+                "card.expiry_approaching",
+                {
+                    "card_id": card.card_id,
+                    "application_id": card.application_id,
+                    "account_id": card.account_id,
+                    "bank_code": card.bank_code,
+                    "outlet_id": card.outlet_id,
+                    "card_serial": card.card_serial,
+                    "occurred_at": format_time(now),
+                    "expiry_date": card.expiry_date.isoformat(),
+                    "days_ahead": days_ahead,
+                },
+                subject=card.card_id,
+                correlation_id=card.application_id,
+            )
+            sent += 1
+    return sent
