@@ -58,6 +58,12 @@ PAYLOAD_FIELDS: dict[str, Fields] = {
             "activated",
         )
     },
+    # After activation: what happened to the card, never who at the bank or the holder did it.
+    "card.reported_lost": {**_CARD, "reported_by": None},
+    "card.unblocked": _CARD,
+    "card.replaced": {**_CARD, "new_card_id": None, "replacement_reason": None},
+    "card.cancelled": {**_CARD, "cancellation_reason": None},
+    "card.expiry_approaching": {**_CARD, "expiry_date": None, "days_ahead": None},
 }
 
 # The resource each type is about: the webhook's `subject`.

@@ -144,7 +144,8 @@ def public_payload(event: Event) -> bytes:
         "datacontenttype": "application/json",
         "dataschema": event.dataschema or REGISTRY[event.type].dataschema,
     }
-    subject = data.get(SUBJECT_FIELDS[event.type])
+    # A type without an allow-list has an empty payload and no subject: nothing to pass on.
+    subject = data.get(SUBJECT_FIELDS.get(event.type, ""))
     if subject is not None:
         envelope["subject"] = subject
     if isinstance(data.get("application_id"), str):

@@ -58,6 +58,8 @@ def _every_public_event(journey: Journey) -> list:
             event = journey.verification(name)
         elif name == "print_requested":
             event = journey.card(name, card_serial="A12345678", reprint=False)
+        elif (after := _after_activation(journey, event_type)) is not None:
+            event = after
         else:
             event = journey.card(
                 name,
@@ -67,6 +69,11 @@ def _every_public_event(journey: Journey) -> list:
             )
         events.append(event.__class__(**{**event.__dict__, "data": {**event.data, **extras}}))
     return events
+
+
+def _after_activation(journey: Journey, event_type: str):
+    """The event of this type in a card's life after activation, if it is one of those."""
+    return next((e for e in journey.after_activation() if e.type == event_type), None)
 
 
 def _keys(value, found=None) -> set[str]:
