@@ -17,7 +17,7 @@ class CommandFailed(Exception):
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
-    from shared.migrations import upgrade
+    from shared.db.migrations import upgrade
 
     for service in args.service or SERVICES:
         upgrade(load_settings(service))

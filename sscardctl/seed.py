@@ -24,8 +24,8 @@ from services.printing.use_cases.seed import (
 )
 from services.registration.domain.accounts import AccountExists
 from shared.config import Settings, load_settings, service_url
+from shared.db.uow import UnitOfWork
 from shared.sms import carrier_verify_url
-from shared.uow import UnitOfWork
 from sscardctl.staff import create_staff_account
 
 SEED_DIR = Path(__file__).resolve().parent.parent / "deploy" / "seed"

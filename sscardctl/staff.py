@@ -18,8 +18,8 @@ from services.registration.domain.accounts import STAFF_ROLES, AccountExists
 from services.registration.use_cases import account_states
 from services.registration.use_cases import accounts as use_cases
 from shared.config import Settings
+from shared.db.uow import UnitOfWork
 from shared.errors import InvalidInput, NotFound
-from shared.uow import UnitOfWork
 
 READ_FROM_STDIN = "-"
 

@@ -27,9 +27,11 @@ from services.application.models import (
     StoredFile,
     TimelineEntry,
 )
-from shared.db import is_postgresql, new_id, utcnow
+from shared.db.engine import is_postgresql
+from shared.db.hot_reads import HotReads
+from shared.db.tables import new_id
 from shared.errors import TransientError
-from shared.hot_reads import HotReads
+from shared.time import utcnow
 
 # -- outlets ------------------------------------------------------------------------------------
 
@@ -283,7 +285,7 @@ def dao_release_file(session: Session, sha256: str) -> bool:
     reference check, a later statement, then sees what those committed. Without the lock, a
     reference committed after the delete began would fail the delete on the foreign key, and
     two replacements of the last two references would each see the other's and keep the file
-    for ever. On SQLite every transaction holds the write lock from its start (shared/db.py),
+    for ever. On SQLite every transaction holds the write lock from its start (shared/db/tables.py),
     so nothing interleaves.
 
     Never fails the replacement it is part of: keeping a file is always safe, so a foreign key

@@ -16,10 +16,10 @@ from services.application.dao import dao_count_request
 from services.application.domain.rate_window import ClientWindows
 from shared.auth.service_tokens import ServiceTokenClient
 from shared.config import Settings
-from shared.hot_reads import HotReads
-from shared.identity_registry import IdentityRegistryClient
-from shared.pii import FieldCipher, FileCipher
-from shared.uow import Database
+from shared.db.hot_reads import HotReads
+from shared.db.uow import Database
+from shared.personal_data.identity_registry import IdentityRegistryClient
+from shared.personal_data.protection import FieldCipher, FileCipher
 from shared.web.app import current_deps
 
 

@@ -11,9 +11,9 @@ from services.application.deps import Dependencies
 from services.application.domain.progress import fact_from_event, parse_time
 from services.application.use_cases.outlets import upsert_outlet
 from services.application.use_cases.progress import record_progress
+from shared.db.uow import UnitOfWork
 from shared.messaging.consumer import DependentHandler
 from shared.messaging.envelope import Event
-from shared.uow import UnitOfWork
 
 
 def handle_outlet_upserted(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:

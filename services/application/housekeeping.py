@@ -48,9 +48,9 @@ from services.application.dao import (
     dao_released_files,
 )
 from services.application.use_cases.documents import delete_closed_documents
-from shared.db import utcnow
-from shared.periodic import in_small_transactions, run_every
-from shared.uow import Database
+from shared.db.uow import Database
+from shared.runtime.periodic import in_small_transactions, run_every
+from shared.time import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -210,7 +210,7 @@ def sweep_every(
     stop: threading.Event | None = None,
 ) -> threading.Thread:
     """Sweeps every `interval_seconds`, on a daemon thread of the worker, until `stop` is
-    set (shared.periodic: the first sweep one interval after the start)."""
+    set (shared.runtime.periodic: the first sweep one interval after the start)."""
 
     def sweep() -> None:
         try:
@@ -264,7 +264,7 @@ def purge_every(
     stop: threading.Event | None = None,
 ) -> threading.Thread:
     """Purges every `interval_seconds`, on a daemon thread of the worker, until `stop` is
-    set (shared.periodic: the first purge one interval after the start)."""
+    set (shared.runtime.periodic: the first purge one interval after the start)."""
 
     def purge() -> None:
         applications, released = purge_closed_documents(database, retention=retention)

@@ -7,7 +7,8 @@ from datetime import date, datetime
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import UTCDateTime, new_id, new_metadata, utcnow
+from shared.db.tables import UTCDateTime, new_id, new_metadata
+from shared.time import utcnow
 
 metadata = new_metadata()
 

@@ -23,9 +23,9 @@ from services.application.deps import Dependencies, build
 from services.application.handlers import HANDLERS
 from services.application.housekeeping import purge_every, sweep_every
 from services.application.use_cases.outlets import request_outlet_snapshot_if_none_known
-from shared.logs import configure_logging
+from shared.db.uow import Database, UnitOfWork
 from shared.messaging.consumer import bind_handlers, run_worker
-from shared.uow import Database, UnitOfWork
+from shared.observability.logs import configure_logging
 
 log = logging.getLogger(__name__)
 

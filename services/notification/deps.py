@@ -17,8 +17,8 @@ from services.notification.adapters.webhook_sender import WebhookSender
 from services.notification.config import NotificationConfig
 from services.notification.domain.templates import TemplateBook
 from shared.config import Settings
-from shared.pii import FieldCipher
-from shared.uow import Database
+from shared.db.uow import Database
+from shared.personal_data.protection import FieldCipher
 from shared.web.app import current_deps
 
 

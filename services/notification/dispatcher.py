@@ -1,4 +1,4 @@
-"""The dispatcher process (`python -m shared.process notification dispatcher`, or
+"""The dispatcher process (`python -m shared.runtime.process notification dispatcher`, or
 `python -m services.notification.dispatcher`): sends what the consumer queued — webhook
 deliveries to integrators and notifications to citizens' channels — and records how each
 attempt went.
@@ -54,10 +54,10 @@ from services.notification.use_cases.dispatch import (
     record_notification_sends,
     record_webhook_attempts,
 )
-from shared.db import utcnow
-from shared.healthcheck import HeartbeatFile
-from shared.logs import configure_logging
-from shared.uow import UnitOfWork
+from shared.db.uow import UnitOfWork
+from shared.observability.logs import configure_logging
+from shared.runtime.healthcheck import HeartbeatFile
+from shared.time import utcnow
 
 log = logging.getLogger(__name__)
 

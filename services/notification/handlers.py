@@ -21,11 +21,11 @@ from services.notification.use_cases.contacts import record_registration
 from services.notification.use_cases.notices import notify_citizen
 from services.notification.use_cases.read_models import save_application, save_outlet
 from services.notification.use_cases.subscriptions import queue_webhook_deliveries
-from shared.events import CARD_AFTER_ACTIVATION_EVENT_TYPES
+from shared.db.uow import UnitOfWork
 from shared.messaging.consumer import DependentHandler
 from shared.messaging.envelope import Event
+from shared.messaging.events import CARD_AFTER_ACTIVATION_EVENT_TYPES
 from shared.messaging.topology import CARD_EVENTS, VERIFICATION_OUTCOMES, VERIFICATION_STARTED
-from shared.uow import UnitOfWork
 
 
 def handle_account_registered(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:

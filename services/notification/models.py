@@ -20,7 +20,8 @@ from services.notification.domain.statuses import (
     NotificationStatus,
     SubscriptionStatus,
 )
-from shared.db import UTCDateTime, new_id, new_metadata, utcnow
+from shared.db.tables import UTCDateTime, new_id, new_metadata
+from shared.time import utcnow
 
 metadata = new_metadata()
 

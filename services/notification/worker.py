@@ -5,8 +5,8 @@ from __future__ import annotations
 from services.notification import config
 from services.notification.deps import build
 from services.notification.handlers import HANDLERS
-from shared.logs import configure_logging
 from shared.messaging.consumer import bind_handlers, run_worker
+from shared.observability.logs import configure_logging
 
 
 def main() -> None:

@@ -12,11 +12,11 @@ from services.printing import config, models
 from services.printing.adapters.application_files import ApplicationFiles
 from services.printing.adapters.print_queues import PrintQueues
 from services.printing.adapters.signing_keys import ecard_signing_keys, print_signing_keys
+from shared.auth.keys import KeyRing
 from shared.auth.service_tokens import ServiceTokenClient
 from shared.config import Settings
-from shared.keys import KeyRing
-from shared.pii import FieldCipher, FileCipher
-from shared.uow import Database
+from shared.db.uow import Database
+from shared.personal_data.protection import FieldCipher, FileCipher
 from shared.web.app import current_deps
 
 

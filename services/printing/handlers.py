@@ -23,10 +23,10 @@ from services.printing.use_cases.applicants import (
 from services.printing.use_cases.card_reports import record_bank_report
 from services.printing.use_cases.cards import order_card
 from services.printing.use_cases.outlets import republish_all_outlets
+from shared.db.uow import UnitOfWork
 from shared.errors import PermanentMessageError, TransientError
 from shared.messaging.consumer import DependentHandler
 from shared.messaging.envelope import Event
-from shared.uow import UnitOfWork
 
 BANK_ROUTING_KEY = re.compile(r"^bank\.(?P<bank_code>[A-Z][A-Z0-9]{1,15})\.(?P<status>[a-z_]+)$")
 

@@ -24,9 +24,9 @@ from services.printing.use_cases.retention import (
     delete_photos_of_cards_activated_before,
     forget_applicants_of_closed_applications,
 )
-from shared.db import utcnow
-from shared.periodic import in_small_transactions, run_every
-from shared.uow import Database, UnitOfWork
+from shared.db.uow import Database, UnitOfWork
+from shared.runtime.periodic import in_small_transactions, run_every
+from shared.time import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -68,7 +68,7 @@ def purge_every(
     stop: threading.Event | None = None,
 ) -> threading.Thread:
     """Purges every `interval_seconds`, on a daemon thread of the worker, until `stop` is
-    set (shared.periodic: the first purge one interval after the start)."""
+    set (shared.runtime.periodic: the first purge one interval after the start)."""
 
     def purge() -> None:
         forgotten = forget_closed_applicants(database)
@@ -109,7 +109,7 @@ def notify_expiries(database: Database, *, today=None) -> int:
 def notify_expiries_every(
     interval_seconds: float, database: Database, *, stop: threading.Event | None = None
 ) -> threading.Thread:
-    """The expiry notices, once a day by default (shared.periodic)."""
+    """The expiry notices, once a day by default (shared.runtime.periodic)."""
 
     def notify() -> None:
         sent = notify_expiries(database)

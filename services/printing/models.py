@@ -17,7 +17,8 @@ from sqlalchemy import (
 from sqlalchemy.orm import DeclarativeBase, Mapped, deferred, mapped_column
 
 from services.printing.domain.lifecycle import CardStatus
-from shared.db import UTCDateTime, new_metadata, utcnow
+from shared.db.tables import UTCDateTime, new_metadata
+from shared.time import utcnow
 
 metadata = new_metadata()
 

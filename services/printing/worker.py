@@ -13,9 +13,9 @@ from services.printing.adapters.print_queues import printing_topology
 from services.printing.deps import build
 from services.printing.handlers import HANDLERS
 from services.printing.housekeeping import notify_expiries_every, purge_every
-from shared.logs import configure_logging
+from shared.db.uow import Database
 from shared.messaging.consumer import bind_handlers, run_worker
-from shared.uow import Database
+from shared.observability.logs import configure_logging
 
 
 def start_housekeeping(

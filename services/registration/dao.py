@@ -18,8 +18,9 @@ from services.registration.models import (
     LoginFailure,
     PhoneCode,
 )
-from shared.db import is_postgresql, utcnow
-from shared.pii import FieldCipher
+from shared.db.engine import is_postgresql
+from shared.personal_data.protection import FieldCipher
+from shared.time import utcnow
 
 
 class DuplicateAccount(Exception):
@@ -95,7 +96,7 @@ def dao_update_password_hash(session: Session, account_id: str, password_hash: s
 
 def _advisory_lock(session: Session, name: bytes) -> None:
     """Serialises work on one name until the transaction ends (every web worker). SQLite needs
-    nothing: every transaction there takes the write lock up front (shared.db)."""
+    nothing: every transaction there takes the write lock up front (shared.db.tables)."""
     if is_postgresql(session):
         digest = hashlib.sha256(name).digest()
         key = int.from_bytes(digest[:8], "big", signed=True)

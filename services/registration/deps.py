@@ -21,13 +21,13 @@ from services.registration.domain.limits import AddressLimit
 from services.registration.domain.passwords import Passwords
 from services.registration.domain.phone_codes import CodeRules, code_key
 from services.registration.domain.throttle import LoginThrottle
+from shared.auth.keys import KeyRing
 from shared.config import Settings
-from shared.db import utcnow
-from shared.identity_registry import IdentityRegistryClient
-from shared.keys import KeyRing
-from shared.pii import FieldCipher
+from shared.db.uow import Database
+from shared.personal_data.identity_registry import IdentityRegistryClient
+from shared.personal_data.protection import FieldCipher
 from shared.sms import CarrierCheck, HttpSmsSender, SmsSender
-from shared.uow import Database
+from shared.time import utcnow
 from shared.web.app import current_deps
 
 

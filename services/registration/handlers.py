@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from services.registration.deps import Dependencies
 from services.registration.use_cases import account_states
+from shared.db.uow import UnitOfWork
 from shared.messaging.consumer import DependentHandler
 from shared.messaging.envelope import Event
-from shared.uow import UnitOfWork
 
 
 def handle_verification_approved(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:

@@ -7,7 +7,8 @@ from datetime import datetime
 from sqlalchemy import BigInteger, CheckConstraint, Index, Integer, String, Text, text
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import UTCDateTime, new_metadata, utcnow
+from shared.db.tables import UTCDateTime, new_metadata
+from shared.time import utcnow
 
 metadata = new_metadata()
 
@@ -32,7 +33,8 @@ class Account(Base):
     name: Mapped[str] = mapped_column(String(60))
     role: Mapped[str] = mapped_column(String(20))
     bank_code: Mapped[str | None] = mapped_column(String(32))
-    # AES-GCM ciphertext (shared.pii.FieldCipher); found again by its keyed blind index.
+    # AES-GCM ciphertext (shared.personal_data.protection.FieldCipher); found again by its keyed
+    # blind index.
     id_number_encrypted: Mapped[str | None] = mapped_column(Text)
     id_number_index: Mapped[str | None] = mapped_column(String(64))
     password_hash: Mapped[str] = mapped_column(String(255))

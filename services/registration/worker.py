@@ -6,8 +6,8 @@ from __future__ import annotations
 from services.registration import config
 from services.registration.deps import build
 from services.registration.handlers import HANDLERS
-from shared.logs import configure_logging
 from shared.messaging.consumer import bind_handlers, run_worker
+from shared.observability.logs import configure_logging
 
 
 def main() -> None:

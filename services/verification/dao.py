@@ -21,7 +21,8 @@ from services.verification.models import (
     ReviewAudit,
     VerificationCase,
 )
-from shared.db import is_postgresql, utcnow
+from shared.db.engine import is_postgresql
+from shared.time import utcnow
 
 
 # -- cases -------------------------------------------------------------------------------------

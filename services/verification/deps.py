@@ -18,9 +18,9 @@ from services.verification.adapters.imaging import DEFAULT_ENCODER, FaceAnalyser
 from services.verification.domain.rules import CheckRules
 from shared.auth.service_tokens import ServiceTokenClient
 from shared.config import Settings
-from shared.identity_registry import IdentityRegistryClient
-from shared.pii import FieldCipher
-from shared.uow import Database
+from shared.db.uow import Database
+from shared.personal_data.identity_registry import IdentityRegistryClient
+from shared.personal_data.protection import FieldCipher
 from shared.web.app import current_deps
 
 # The column the ID number's encryption and blind index are bound to.

@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from services.verification.deps import Dependencies
 from services.verification.use_cases import cases
+from shared.db.uow import UnitOfWork
 from shared.messaging.consumer import DependentHandler
 from shared.messaging.envelope import Event
 from shared.messaging.topology import CARD_EVENTS, VERIFICATION_STARTED
-from shared.uow import UnitOfWork
 
 
 def handle_application_submitted(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:

@@ -15,9 +15,9 @@ from datetime import datetime, timedelta
 
 from services.verification.adapters.analysis_memo import AnalysisMemo
 from services.verification.dao import dao_delete_expired_face_analyses
-from shared.db import utcnow
-from shared.periodic import in_small_transactions, run_every
-from shared.uow import Database
+from shared.db.uow import Database
+from shared.runtime.periodic import in_small_transactions, run_every
+from shared.time import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def purge_every(
     stop: threading.Event | None = None,
 ) -> threading.Thread:
     """Purges every `interval_seconds`, on a daemon thread of the worker, until `stop` is
-    set (shared.periodic: the first purge one interval after the start)."""
+    set (shared.runtime.periodic: the first purge one interval after the start)."""
 
     def purge() -> None:
         memo.forget_expired()

@@ -27,7 +27,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from shared.db import UTCDateTime, new_id, new_metadata, utcnow
+from shared.db.tables import UTCDateTime, new_id, new_metadata
+from shared.time import utcnow
 
 metadata = new_metadata()
 

@@ -24,8 +24,8 @@ from services.verification import config
 from services.verification.deps import build
 from services.verification.handlers import HANDLERS
 from services.verification.housekeeping import purge_every
-from shared.logs import configure_logging
 from shared.messaging.consumer import ConsumerRunner, bind_handlers
+from shared.observability.logs import configure_logging
 
 log = logging.getLogger(__name__)
 

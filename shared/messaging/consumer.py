@@ -39,12 +39,10 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from shared.config import Settings
-from shared.db import utcnow
+from shared.db.uow import Database, UnitOfWork
 from shared.errors import DomainError, PermanentMessageError
-from shared.healthcheck import HeartbeatFile
-from shared.logs import log_context
 from shared.messaging.connection import CONNECTION_ERRORS, backoff_delays, connection_parameters
-from shared.messaging.envelope import Event, format_time, parse_event
+from shared.messaging.envelope import Event, parse_event
 from shared.messaging.topology import (
     DEAD_LETTER_EXCHANGE,
     HEADER_DELAY,
@@ -59,7 +57,9 @@ from shared.messaging.topology import (
     consumer_queue,
     declare_topology,
 )
-from shared.uow import Database, UnitOfWork
+from shared.observability.logs import log_context
+from shared.runtime.healthcheck import HeartbeatFile
+from shared.time import format_time, utcnow
 
 log = logging.getLogger(__name__)
 

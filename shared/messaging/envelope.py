@@ -12,18 +12,14 @@ from typing import Any
 from marshmallow import INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from shared.errors import PermanentMessageError
-from shared.events import UnknownEventType, contract_for, validation_errors
+from shared.messaging.events import UnknownEventType, contract_for, validation_errors
+from shared.time import format_time
 
 SPEC_VERSION = "1.0"
 CONTENT_TYPE = "application/cloudevents+json"
 DATA_CONTENT_TYPE = "application/json"
 # CloudEvents: extension attribute names are lowercase letters and digits, at most 20 long.
 EXTENSION_NAME = re.compile(r"^[a-z0-9]{1,20}$")
-
-
-def format_time(moment: datetime) -> str:
-    """RFC 3339 UTC with a `Z`, as docs/contract.md §2 writes times."""
-    return moment.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 class CloudEventSchema(Schema):

@@ -6,8 +6,8 @@ from __future__ import annotations
 from sqlalchemy import Table, select
 from sqlalchemy.orm import Session
 
-from shared.db import utcnow
 from shared.messaging.envelope import Event
+from shared.time import utcnow
 
 
 class Inbox:

@@ -9,10 +9,10 @@ from datetime import timedelta
 from sqlalchemy import Table, bindparam, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from shared.db import utcnow
-from shared.events import contract_for
 from shared.messaging.envelope import Event
+from shared.messaging.events import contract_for
 from shared.messaging.publisher import OutgoingMessage
+from shared.time import utcnow
 
 
 @dataclass(frozen=True)

@@ -17,11 +17,11 @@ from prometheus_client import Counter, Histogram
 from sqlalchemy import delete
 
 from shared.config import Settings
-from shared.db import utcnow
-from shared.healthcheck import HeartbeatFile
+from shared.db.uow import Database
 from shared.messaging.connection import backoff_delays
 from shared.messaging.publisher import ConfirmingPublisher, PublishError
-from shared.uow import Database
+from shared.runtime.healthcheck import HeartbeatFile
+from shared.time import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from shared.config import SERVICES, Settings
-from shared.events import (
+from shared.messaging.events import (
     BANK_FEEDBACK_EXCHANGE,
     CARD_AFTER_ACTIVATION_EVENT_TYPES,
     CARD_STATUS_EVENT_TYPES,

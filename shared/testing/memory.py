@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-from shared.uow import Database
+from shared.db.uow import Database
 
 
 def memory_database(metadata: MetaData) -> Database:

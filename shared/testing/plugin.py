@@ -62,7 +62,7 @@ def settings_factory(
 ) -> Iterator[Callable[..., Settings]]:
     """`settings_factory("application", migrate=True, amqp_url=None, **env)` → Settings for
     one service on a fresh, migrated database of its own."""
-    from shared.migrations import upgrade
+    from shared.db.migrations import upgrade
     from shared.testing.infrastructure import temporary_database
     from shared.testing.tokens import TEST_SERVICE_SECRET
 

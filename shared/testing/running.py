@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from shared.config import Settings
+from shared.db.uow import Database
 from shared.messaging.consumer import ConsumerRunner, Handler
 from shared.messaging.relay import OutboxRelay
-from shared.uow import Database
 
 
 @contextmanager

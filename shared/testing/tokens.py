@@ -8,6 +8,7 @@ import base64
 import uuid
 from pathlib import Path
 
+from shared.auth.keys import KeyRing
 from shared.auth.revocations import REVOCATIONS_PATH
 from shared.auth.tokens import (
     ADMIN,
@@ -18,7 +19,6 @@ from shared.auth.tokens import (
     SERVICE,
     issue_token,
 )
-from shared.keys import KeyRing
 from shared.testing.http import LocalServer, QuietHandler
 
 TEST_SERVICE_SECRET = "test-internal-secret"  # noqa: S105 — a test fixture's secret

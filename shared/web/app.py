@@ -19,14 +19,14 @@ from shared.auth.service_tokens import ServiceTokenClient
 from shared.auth.token_cache import CachingVerifier
 from shared.auth.tokens import JwksClient, TokenVerifier
 from shared.config import Settings
-from shared.uow import Database
-from shared.web.limits import register_body_rules
-from shared.web.observability import (
+from shared.db.uow import Database
+from shared.observability.http import (
     ReadinessProbe,
     broker_check,
     health_blueprint,
     register_request_context,
 )
+from shared.web.limits import register_body_rules
 from shared.web.problems import (
     ProblemSchema,
     problem_from_http_exception,

@@ -11,8 +11,8 @@ from flask import Blueprint, current_app, jsonify
 from sqlalchemy import select
 
 from shared.auth import ADMIN, SERVICE
-from shared.logs import mask_id_numbers
-from shared.messaging.envelope import format_time
+from shared.observability.logs import mask_id_numbers
+from shared.time import format_time
 from shared.web.auth import requires_roles
 
 TRACE_PATH = "/internal/v1/trace/<correlation_id>"

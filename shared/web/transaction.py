@@ -20,11 +20,11 @@ from flask_smorest import Blueprint
 from sqlalchemy import Table, select
 from sqlalchemy.exc import IntegrityError
 
-from shared.db import utcnow
+from shared.db.uow import UnitOfWork
 from shared.errors import Conflict, InvalidInput
-from shared.uow import UnitOfWork
+from shared.observability.http import current_correlation_id
+from shared.time import utcnow
 from shared.web.app import service_context
-from shared.web.observability import current_correlation_id
 
 HEADER = "Idempotency-Key"
 REPLAYED_HEADER = "Idempotent-Replayed"

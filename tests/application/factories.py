@@ -16,11 +16,11 @@ from PIL import Image
 
 from services.application.dao import dao_upsert_outlet
 from services.application.domain.images import CheckedImage
-from shared.events import contract_for
+from shared.db.uow import Database, UnitOfWork
 from shared.messaging.envelope import Event, new_event
+from shared.messaging.events import contract_for
 from shared.messaging.publisher import ConfirmingPublisher, OutgoingMessage
-from shared.resident_id import check_character
-from shared.uow import Database, UnitOfWork
+from shared.personal_data.resident_id import check_character
 from simulators.identity_registry.store import Person
 from tests.support import images
 

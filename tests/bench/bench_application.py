@@ -2,7 +2,7 @@
 citizen's own application with its timeline) and `GET /api/v1/progress` (the public look-up),
 each beside a trivial Flask JSON endpoint served the same way in the same run.
 
-Both servers run as `python -m shared.process application web` runs the service: gunicorn,
+Both servers run as `python -m shared.runtime.process application web` runs the service: gunicorn,
 gthread workers, `WEB_WORKERS` × `WEB_THREADS` (2 × 2 by default), on PostgreSQL. The load
 comes from separate processes (Python, http.client keep-alive connections). The progress
 rate limit stays on, as in production, with a limit no run reaches: all the load comes from
@@ -66,12 +66,12 @@ def serve_trivial(port: int) -> None:
 
 
 def serve_flask(app, port: int, name: str) -> None:
-    """`app` on gunicorn with the settings shared.process.serve_web gives the application
+    """`app` on gunicorn with the settings shared.runtime.process.serve_web gives the application
     service (its workers and threads)."""
     from gunicorn.app.base import BaseApplication
 
     from shared.config import load_settings
-    from shared.process import web_server_options
+    from shared.runtime.process import web_server_options
 
     options = web_server_options(load_settings("application"))
 
@@ -106,7 +106,7 @@ def serve_floor(port: int) -> None:
     )
     from services.application.deps import build
     from shared.config import load_settings
-    from shared.messaging.envelope import format_time
+    from shared.time import format_time
 
     deps = build(load_settings("application"))
     app = Flask("floor")
@@ -260,9 +260,9 @@ def seed(settings, token_authority) -> tuple[list, list]:
     from services.application.domain.acceptance import new_acceptance_number
     from services.application.domain.status import Status
     from services.application.models import Application
-    from shared.pii import mask_id_number
-    from shared.resident_id import check_character
-    from shared.uow import UnitOfWork
+    from shared.db.uow import UnitOfWork
+    from shared.personal_data.protection import mask_id_number
+    from shared.personal_data.resident_id import check_character
 
     deps = build(settings)
     id_numbers, database = deps.id_numbers, deps.database
@@ -383,7 +383,7 @@ def median_round(measured: list[dict]) -> dict:
 
 def run() -> list[Result]:
     from shared.config import load_settings
-    from shared.migrations import upgrade
+    from shared.db.migrations import upgrade
     from shared.testing.infrastructure import postgres_database
     from shared.testing.tokens import TokenAuthority
 
@@ -408,7 +408,7 @@ def run() -> list[Result]:
 
         trivial_command = [sys.executable, "-m", __spec__.name, "serve-trivial", str(trivial_port)]
         floor_command = [sys.executable, "-m", __spec__.name, "serve-floor", str(floor_port)]
-        service_command = [sys.executable, "-m", "shared.process", "application", "web"]
+        service_command = [sys.executable, "-m", "shared.runtime.process", "application", "web"]
         stack.enter_context(server_process(trivial_command, env, trivial_port, "/ping"))
         floor_own, floor_progress = on_floor(own), on_floor(progress)
         stack.enter_context(server_process(floor_command, env, floor_port, floor_own[0][0]))

@@ -16,14 +16,14 @@ import pika
 from sqlalchemy import func, select
 
 from shared.config import load_settings
-from shared.db import new_metadata
+from shared.db.tables import new_metadata
+from shared.db.uow import Database, UnitOfWork
 from shared.messaging.connection import connection_parameters
 from shared.messaging.consumer import ConsumerRunner
 from shared.messaging.envelope import new_event
 from shared.messaging.relay import OutboxRelay
 from shared.messaging.topology import consumer_queue, declare_topology, quorum_arguments
 from shared.testing.infrastructure import isolated_vhost, postgres_database
-from shared.uow import Database, UnitOfWork
 from tests.bench.harness import Result
 
 EVENTS = 20_000

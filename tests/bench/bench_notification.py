@@ -85,9 +85,9 @@ def _deliveries_per_second(url: str, workdir: Path) -> tuple[float, dict]:
     from services.notification.domain.webhooks import SECRET_COLUMN, new_secret, public_payload
     from services.notification.use_cases.subscriptions import queue_webhook_deliveries
     from shared.config import load_settings
-    from shared.migrations import upgrade
+    from shared.db.migrations import upgrade
+    from shared.db.uow import UnitOfWork
     from shared.testing.infrastructure import database_backend, temporary_database
-    from shared.uow import UnitOfWork
     from tests.notification.factories import Journey
 
     with ExitStack() as stack:

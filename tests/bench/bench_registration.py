@@ -26,8 +26,8 @@ import requests
 
 from services.registration import config
 from services.registration.domain.passwords import Passwords
-from shared.migrations import upgrade
-from shared.resident_id import check_character
+from shared.db.migrations import upgrade
+from shared.personal_data.resident_id import check_character
 from shared.testing.waiting import wait_until
 from tests.bench.harness import Result
 from tests.support.identity_registry import RegistryServer
@@ -123,7 +123,7 @@ def run() -> list[Result]:
         hash_ms = (time.perf_counter() - started) / 5 * 1000
 
         server = subprocess.Popen(
-            [sys.executable, "-m", "shared.process", "registration", "web"],
+            [sys.executable, "-m", "shared.runtime.process", "registration", "web"],
             env=environ,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

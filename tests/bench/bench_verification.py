@@ -177,8 +177,8 @@ def measure_end_to_end(applications: int = 48, batch: int = 8) -> dict:
     from services.verification.deps import build
     from services.verification.handlers import HANDLERS
     from shared.config import load_settings
+    from shared.db.migrations import upgrade
     from shared.messaging.consumer import ConsumerRunner, Outcome, bind_handlers
-    from shared.migrations import upgrade
     from shared.testing.tokens import TEST_SERVICE_SECRET, TokenAuthority
     from tests.verification.factories import (
         FileServer,

@@ -13,9 +13,9 @@ import yaml
 from jsonschema import Draft7Validator, Draft202012Validator
 from marshmallow import fields
 
-from shared import asyncapi
-from shared.events import REGISTRY, EventContract, EventData
+from shared.messaging import asyncapi
 from shared.messaging.envelope import new_event
+from shared.messaging.events import REGISTRY, EventContract, EventData
 from shared.messaging.topology import EXCHANGES, SUBSCRIPTIONS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -49,7 +49,8 @@ def test_the_validator_would_notice_an_invalid_document(committed):
 
 def test_the_committed_document_is_what_the_generator_makes_now():
     assert DOCUMENT.read_text(encoding="utf-8") == asyncapi.render(), (
-        "docs/asyncapi.yaml is stale: run `python -m shared.asyncapi > docs/asyncapi.yaml`"
+        "docs/asyncapi.yaml is stale: run `python -m shared.messaging.asyncapi > "
+        "docs/asyncapi.yaml`"
     )
 
 

@@ -13,8 +13,8 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.printing.domain.print_message import canonical_json, sign
-from shared.events import validation_errors
-from shared.keys import SigningKey
+from shared.auth.keys import SigningKey
+from shared.messaging.events import validation_errors
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "banks.md"
 BLOCK = re.compile(r"<!-- example:(?P<name>[a-z-]+) -->\n```[a-z]*\n(?P<body>.*?)\n```", re.S)

@@ -9,7 +9,7 @@ import importlib
 import pytest
 
 from shared.config import SERVICES
-from shared.events import BANK_FEEDBACK_EXCHANGE, REGISTRY
+from shared.messaging.events import BANK_FEEDBACK_EXCHANGE, REGISTRY
 from shared.messaging.topology import SUBSCRIPTIONS
 
 # Served by flask-smorest (the OpenAPI document) and by the shared health blueprint.

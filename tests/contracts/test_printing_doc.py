@@ -14,7 +14,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.printing.domain import ecard
-from shared.keys import SigningKey
+from shared.auth.keys import SigningKey
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "printing.md"
 BLOCK = re.compile(r"<!-- example:(?P<name>[a-z-]+) -->\n```[a-z]*\n(?P<body>.*?)\n```", re.S)

@@ -16,7 +16,7 @@ from pathlib import Path
 import requests
 
 from shared.config import SERVICES, service_url
-from shared.resident_id import check_character
+from shared.personal_data.resident_id import check_character
 from tests.e2e.client import Person, register_citizen, wait_for_status
 from tests.e2e.stack import Stack
 from tests.e2e.test_journeys import JOURNEY, apply, hand_over

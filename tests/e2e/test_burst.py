@@ -17,7 +17,7 @@ from datetime import date, timedelta
 import pytest
 import requests
 
-from shared.resident_id import check_character
+from shared.personal_data.resident_id import check_character
 from tests.e2e.client import (
     PASSWORD,
     Person,

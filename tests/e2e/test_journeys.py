@@ -10,7 +10,7 @@ import pytest
 import requests
 from standardwebhooks import Webhook
 
-from shared.resident_id import check_character
+from shared.personal_data.resident_id import check_character
 from shared.testing.waiting import wait_until
 from tests.e2e.client import (
     CHEN_MING,

@@ -9,7 +9,7 @@ import base64
 import pytest
 import requests
 
-from shared.resident_id import check_character
+from shared.personal_data.resident_id import check_character
 from shared.testing.waiting import wait_until
 from tests.e2e.client import (
     PASSWORD,

@@ -14,10 +14,10 @@ from services.notification.deps import Dependencies
 from services.notification.domain.channels import CHANNELS
 from shared.auth import INTEGRATOR
 from shared.config import load_settings
-from shared.db import utcnow
 from shared.messaging.envelope import Event, new_event
-from shared.pii import FieldCipher
+from shared.personal_data.protection import FieldCipher
 from shared.testing.memory import memory_database
+from shared.time import utcnow
 
 ID_NUMBER = "11010519491231002X"
 SHA = "0" * 64

@@ -19,14 +19,14 @@ from PIL import Image, ImageDraw
 
 from services.printing import config, models
 from services.printing.deps import Dependencies
+from shared.auth.keys import SigningKey
 from shared.auth.tokens import JwksClient, TokenVerifier
-from shared.claim_check import INTERNAL_FILES_PATH, ClaimedFileGone, claim_check_url
 from shared.config import load_settings
 from shared.errors import Unauthorized
-from shared.keys import SigningKey
+from shared.messaging.claim_check import INTERNAL_FILES_PATH, ClaimedFileGone, claim_check_url
 from shared.messaging.consumer import Delivery
 from shared.messaging.envelope import CONTENT_TYPE, Event, new_event
-from shared.pii import FieldCipher, FileCipher
+from shared.personal_data.protection import FieldCipher, FileCipher
 from shared.testing.memory import memory_database
 
 ICBC_XICHENG = "d93b57ed-c814-56a3-8ea1-245377fd863d"

@@ -8,9 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from shared.db.uow import Database
 from shared.testing.running import running_consumer
 from shared.testing.waiting import wait_until
-from shared.uow import Database
 from tests.shared.integration import effects
 
 SSCARDCTL = str(Path(sys.executable).with_name("sscardctl"))

@@ -23,13 +23,13 @@ from services.verification import models
 from services.verification.deps import Dependencies
 from services.verification.domain.checks import FaceFound, ImageFacts
 from shared.auth.tokens import JwksClient, TokenVerifier
-from shared.claim_check import ClaimedFileGone, claim_check_url
 from shared.config import load_settings
 from shared.errors import TransientError, Unauthorized
+from shared.messaging.claim_check import ClaimedFileGone, claim_check_url
 from shared.messaging.consumer import Delivery
 from shared.messaging.envelope import Event, new_event
 from shared.messaging.topology import HEADER_RETRIES
-from shared.resident_id import check_character
+from shared.personal_data.resident_id import check_character
 from shared.testing.memory import memory_database
 from simulators.identity_registry.app import create_app as create_registry_app
 from simulators.identity_registry.store import PeopleStore, Person

@@ -1,9 +1,9 @@
 """The applicant's ID number at rest: sealed in its column, and found through a blind index so
-that nothing is decrypted to search (shared.pii)."""
+that nothing is decrypted to search (shared.personal_data.protection)."""
 
 from __future__ import annotations
 
-from shared.pii import FieldCipher
+from shared.personal_data.protection import FieldCipher
 
 ID_NUMBER_COLUMN = "applications.id_number"
 

@@ -1,7 +1,7 @@
 """Content-addressed file storage under the service's own data directory:
-`files/<sha256[:2]>/<sha256>`. Equal bytes are stored once; a name never changes meaning.
-Files are sealed at rest (AES-GCM, shared.pii.FileCipher): the volume alone, or a backup of
-it, shows no one's photo or ID card; the name is the SHA-256 of the bytes before sealing.
+`files/<sha256[:2]>/<sha256>`. Equal bytes are stored once; a name never changes meaning. Files are
+sealed at rest (AES-GCM, shared.personal_data.protection.FileCipher): the volume alone, or a backup
+of it, shows no one's photo or ID card; the name is the SHA-256 of the bytes before sealing.
 
 A file is written before the transaction that records it (a `stored_files` row) commits; when
 that transaction rolls back, the file is left behind with no row. Such files are swept once
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from cryptography.exceptions import InvalidTag
 
-from shared.pii import FileCipher
+from shared.personal_data.protection import FileCipher
 
 log = logging.getLogger(__name__)
 

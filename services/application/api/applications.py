@@ -24,8 +24,8 @@ from services.application.domain.images import JPEG, PNG
 from services.application.models import Application
 from services.application.use_cases import applications as cases
 from shared.auth import CITIZEN
+from shared.db.uow import UnitOfWork
 from shared.errors import InvalidInput
-from shared.uow import UnitOfWork
 from shared.web.auth import current_principal, requires_roles
 from shared.web.limits import JSON, accepts
 from shared.web.openapi import documented

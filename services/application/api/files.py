@@ -12,8 +12,8 @@ from flask_smorest import Blueprint
 from services.application.deps import current
 from services.application.use_cases.documents import get_stored_file
 from shared.auth import SERVICE
-from shared.claim_check import INTERNAL_FILES_PATH
 from shared.errors import NotFound
+from shared.messaging.claim_check import INTERNAL_FILES_PATH
 from shared.web.auth import requires_roles
 
 blp = Blueprint(

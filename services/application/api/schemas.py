@@ -7,8 +7,8 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 
 from services.application.domain.applicant import DocumentSource
 from services.application.domain.status import Status
-from shared.events import GENDERS, PERSON_STATUSES
-from shared.messaging.envelope import format_time
+from shared.messaging.events import GENDERS, PERSON_STATUSES
+from shared.time import format_time
 
 
 class Timestamp(fields.DateTime):

@@ -9,7 +9,7 @@ from datetime import date
 from enum import StrEnum
 
 from shared.errors import Forbidden, InvalidInput, NotFound
-from shared.resident_id import InvalidResidentId, parse_resident_id
+from shared.personal_data.resident_id import InvalidResidentId, parse_resident_id
 
 PHOTO = "photo"
 # The documents a complete application has, in the order a problem lists them.

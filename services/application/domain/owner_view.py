@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from services.application.domain.applicant import missing_documents
 from services.application.domain.status import RANK, Status
-from shared.messaging.envelope import format_time
+from shared.time import format_time
 
 
 class ApplicationRecord(Protocol):

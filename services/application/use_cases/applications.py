@@ -52,12 +52,11 @@ from services.application.domain.status import (
     is_open,
 )
 from services.application.models import Application, Outlet
-from shared.claim_check import claim_check_url
-from shared.db import utcnow
+from shared.db.uow import UnitOfWork
 from shared.errors import Conflict, InvalidInput, NotFound
-from shared.messaging.envelope import format_time
-from shared.pii import mask_id_number
-from shared.uow import UnitOfWork
+from shared.messaging.claim_check import claim_check_url
+from shared.personal_data.protection import mask_id_number
+from shared.time import format_time, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,8 @@ from services.application.dao import (
 )
 from services.application.deps import Dependencies
 from services.application.domain.status import ENDED_WITHOUT_CARD
-from shared.db import utcnow
 from shared.errors import NotFound
+from shared.time import utcnow
 
 
 def get_stored_file(deps: Dependencies, *, sha256: str) -> tuple[bytes, str]:

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from services.application.dao import dao_count_outlets, dao_list_active_outlets, dao_upsert_outlet
 from services.application.deps import Dependencies
 from services.application.models import Outlet
-from shared.uow import UnitOfWork
+from shared.db.uow import UnitOfWork
 
 
 def list_outlets(session: Session) -> list[Outlet]:

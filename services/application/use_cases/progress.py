@@ -16,11 +16,10 @@ from services.application.domain.applicant import normalise_name
 from services.application.domain.progress import CardOnFile, ProgressFact, card_after
 from services.application.domain.status import Status, StatusState, next_state
 from services.application.use_cases.applications import move_to
-from shared.db import utcnow
+from shared.db.uow import UnitOfWork
 from shared.errors import InvalidInput, NotFound, PermanentMessageError
-from shared.messaging.envelope import format_time
-from shared.resident_id import InvalidResidentId, parse_resident_id
-from shared.uow import UnitOfWork
+from shared.personal_data.resident_id import InvalidResidentId, parse_resident_id
+from shared.time import format_time, utcnow
 
 
 def record_progress(

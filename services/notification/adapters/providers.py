@@ -24,8 +24,7 @@ from urllib3.util.retry import Retry
 from services.notification.config import NotificationConfig
 from services.notification.domain.channels import CHANNELS, mask_address
 from shared.config import Settings
-from shared.db import utcnow
-from shared.messaging.envelope import format_time
+from shared.time import format_time, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import fields
 
-from shared.messaging.envelope import format_time
+from shared.time import format_time
 
 
 class UtcTime(fields.DateTime):

@@ -11,8 +11,8 @@ from services.notification.api.fields import UtcTime
 from services.notification.domain.scopes import Scope, ScopeKind, bank_scope, channel_scope
 from services.notification.use_cases import scopes
 from shared.auth import ADMIN
-from shared.db import utcnow
 from shared.errors import InvalidInput
+from shared.time import utcnow
 from shared.web.app import readonly_session
 from shared.web.auth import current_principal, requires_roles
 from shared.web.transaction import transactional

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from shared.db import is_postgresql
+from shared.db.engine import is_postgresql
 
 
 def insert_ignoring_duplicates(session: Session, model, rows: Sequence[dict]) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from services.notification.dao import insert_ignoring_duplicates
 from services.notification.domain.statuses import BindingSource
 from services.notification.models import ChannelBinding, Contact
-from shared.db import utcnow
+from shared.time import utcnow
 
 
 def dao_save_contact(session: Session, account_id: str, phone: str) -> None:

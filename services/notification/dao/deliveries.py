@@ -18,7 +18,9 @@ from services.notification.models import (
     WebhookEvent,
     WebhookSubscription,
 )
-from shared.db import is_postgresql, new_id, utcnow
+from shared.db.engine import is_postgresql
+from shared.db.tables import new_id
+from shared.time import utcnow
 
 
 def dao_queue_webhook_deliveries(

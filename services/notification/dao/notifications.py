@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 from services.notification.dao import insert_ignoring_duplicates
 from services.notification.domain.statuses import NotificationStatus
 from services.notification.models import Notification
-from shared.db import is_postgresql, new_id, utcnow
+from shared.db.engine import is_postgresql
+from shared.db.tables import new_id
+from shared.time import utcnow
 
 
 def dao_queue_notifications(session: Session, rows: Sequence[dict]) -> None:

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from services.notification.domain.scopes import Scope
 from services.notification.models import IntegratorScope
-from shared.db import utcnow
+from shared.time import utcnow
 
 
 def dao_get_granted_scope(session: Session, account_id: str) -> IntegratorScope | None:

@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 from services.notification.domain.scopes import Scope
 from services.notification.domain.statuses import SubscriptionStatus
 from services.notification.models import WebhookSubscription
-from shared.db import new_id, utcnow
+from shared.db.tables import new_id
+from shared.time import utcnow
 
 
 def dao_create_subscription(

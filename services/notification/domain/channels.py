@@ -7,7 +7,7 @@ import re
 
 from services.notification.domain.statuses import BindingSource
 from shared.errors import InvalidInput
-from shared.pii import mask_phone
+from shared.personal_data.protection import mask_phone
 
 SMS = "sms"
 EMAIL = "email"

@@ -27,13 +27,14 @@ from services.notification.domain.payloads import (
     outgoing_data,
 )
 from shared.errors import InvalidInput
-from shared.events import REGISTRY
-from shared.logs import mask_id_numbers
 from shared.messaging.envelope import Event
+from shared.messaging.events import REGISTRY
 from shared.messaging.topology import SUBSCRIPTIONS
+from shared.observability.logs import mask_id_numbers
 
 SECRET_PREFIX = "whsec_"  # noqa: S105 — the format's prefix, not a secret
-# Secrets are kept encrypted (shared.pii.FieldCipher), bound to this column name.
+# Secrets are kept encrypted (shared.personal_data.protection.FieldCipher), bound to this column
+# name.
 SECRET_COLUMN = "webhook_subscriptions.secret"  # noqa: S105 — a column name
 SECRET_BYTES = 32
 MIN_SECRET_BYTES, MAX_SECRET_BYTES = 24, 64

@@ -25,8 +25,8 @@ from services.notification.domain.channels import (
 )
 from services.notification.domain.statuses import BindingSource
 from services.notification.models import ChannelBinding
+from shared.db.uow import UnitOfWork
 from shared.errors import NotFound
-from shared.uow import UnitOfWork
 
 
 def record_registration(

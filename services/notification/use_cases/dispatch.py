@@ -53,7 +53,7 @@ from services.notification.domain.messages import SUBSCRIPTION_DISABLED
 from services.notification.domain.notices import Facts, Recipient, compose
 from services.notification.domain.statuses import NotificationStatus, SubscriptionStatus
 from services.notification.models import Notification, WebhookSubscription
-from shared.uow import UnitOfWork
+from shared.db.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 

@@ -16,7 +16,7 @@ from services.notification.dao.read_models import dao_get_application, dao_get_o
 from services.notification.deps import Dependencies
 from services.notification.domain.notices import Facts, compose, recipients_for
 from services.notification.models import Notification
-from shared.uow import UnitOfWork
+from shared.db.uow import UnitOfWork
 
 
 def notify_citizen(

@@ -7,7 +7,7 @@ from datetime import datetime
 
 from services.notification.dao.read_models import dao_save_application, dao_save_outlet
 from services.notification.deps import Dependencies
-from shared.uow import UnitOfWork
+from shared.db.uow import UnitOfWork
 
 
 def save_outlet(uow: UnitOfWork, deps: Dependencies, *, outlet: dict, as_of: datetime) -> None:

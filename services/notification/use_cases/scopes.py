@@ -22,8 +22,8 @@ from services.notification.deps import Dependencies
 from services.notification.domain.scopes import Scope
 from services.notification.domain.statuses import SubscriptionStatus
 from services.notification.models import IntegratorScope
+from shared.db.uow import UnitOfWork
 from shared.errors import NotFound
-from shared.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 

@@ -49,8 +49,8 @@ from services.notification.domain.webhooks import (
     validate_event_patterns,
 )
 from services.notification.models import WebhookSubscription
+from shared.db.uow import UnitOfWork
 from shared.errors import NotFound
-from shared.uow import UnitOfWork
 
 
 @dataclass(frozen=True)

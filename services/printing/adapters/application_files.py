@@ -4,7 +4,7 @@ service's token."""
 from __future__ import annotations
 
 from shared.auth.service_tokens import ServiceTokenClient
-from shared.claim_check import fetch_claimed_file
+from shared.messaging.claim_check import fetch_claimed_file
 
 
 class ApplicationFiles:

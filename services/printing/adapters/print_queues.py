@@ -14,10 +14,10 @@ import pika
 
 from services.printing.dao import dao_list_bank_codes
 from shared.config import Settings
+from shared.db.uow import Database
 from shared.errors import TransientError
 from shared.messaging.connection import CONNECTION_ERRORS, connection_parameters
 from shared.messaging.topology import declare_exchanges, declare_print_queue, declare_topology
-from shared.uow import Database
 
 
 class PrintQueues:

@@ -3,8 +3,8 @@ public keys, the worker signs with its current key."""
 
 from __future__ import annotations
 
+from shared.auth.keys import KeyRing
 from shared.config import Settings
-from shared.keys import KeyRing
 
 PRINT_KEY_RING = "printing-print"
 

@@ -13,8 +13,8 @@ from services.printing.domain.reports import StatusReport, operator_source
 from services.printing.use_cases.card_reports import report_card_status
 from services.printing.use_cases.cards import CardDetails, find_cards, reprint_card, show_card
 from shared.auth import ADMIN, BANK_OPERATOR
-from shared.db import utcnow
 from shared.errors import Forbidden
+from shared.time import utcnow
 from shared.web.auth import current_principal, requires_roles
 from shared.web.problems import ProblemSchema
 from shared.web.transaction import transactional

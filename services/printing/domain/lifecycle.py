@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from enum import Enum, StrEnum
 
-from shared.events import BANK_REPORTED_STATUSES
+from shared.messaging.events import BANK_REPORTED_STATUSES
 
 
 class CardStatus(StrEnum):

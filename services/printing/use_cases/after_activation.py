@@ -41,10 +41,10 @@ from services.printing.use_cases.cards import (
     record_history,
     send_to_print,
 )
-from shared.db import new_id, utcnow
+from shared.db.tables import new_id
+from shared.db.uow import UnitOfWork
 from shared.errors import Conflict, InvalidInput, NotFound, PermanentMessageError
-from shared.messaging.envelope import format_time
-from shared.uow import UnitOfWork
+from shared.time import format_time, utcnow
 
 log = logging.getLogger(__name__)
 

@@ -15,9 +15,9 @@ from services.printing.dao import (
 from services.printing.deps import Dependencies
 from services.printing.domain.applicants import ID_NUMBER_COLUMN, ClosedOutcome, photo_name
 from services.printing.models import Applicant, ClosedApplication
-from shared.db import utcnow
-from shared.pii import mask_id_number
-from shared.uow import UnitOfWork
+from shared.db.uow import UnitOfWork
+from shared.personal_data.protection import mask_id_number
+from shared.time import utcnow
 
 log = logging.getLogger(__name__)
 

@@ -17,10 +17,9 @@ from services.printing.use_cases.cards import (
     record_history,
     visible_card,
 )
-from shared.db import utcnow
+from shared.db.uow import UnitOfWork
 from shared.errors import PermanentMessageError
-from shared.messaging.envelope import format_time
-from shared.uow import UnitOfWork
+from shared.time import format_time, utcnow
 
 log = logging.getLogger(__name__)
 

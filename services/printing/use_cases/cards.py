@@ -39,9 +39,10 @@ from services.printing.models import (
     CardHistoryEntry,
     CardSerial,
 )
-from shared.db import new_id, utcnow
+from shared.db.tables import new_id
+from shared.db.uow import UnitOfWork
 from shared.errors import Conflict, NotFound, PermanentMessageError, TransientError
-from shared.uow import UnitOfWork
+from shared.time import utcnow
 
 log = logging.getLogger(__name__)
 

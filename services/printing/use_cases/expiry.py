@@ -7,9 +7,8 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from services.printing.dao import dao_add_expiry_notice, dao_list_live_cards_expiring
-from shared.db import utcnow
-from shared.messaging.envelope import format_time
-from shared.uow import UnitOfWork
+from shared.db.uow import UnitOfWork
+from shared.time import format_time, utcnow
 
 # Days ahead, widest first: a card inside the 30-day window gets the 30-day notice only.
 THRESHOLDS = (90, 30)

@@ -17,9 +17,10 @@ from services.printing.dao import (
 from services.printing.deps import Dependencies
 from services.printing.domain.banks import OUTLET_FIELDS, OutletFields, validate_bank_code
 from services.printing.models import Bank, Outlet
-from shared.db import new_id, utcnow
+from shared.db.tables import new_id
+from shared.db.uow import UnitOfWork
 from shared.errors import InvalidInput, NotFound
-from shared.uow import UnitOfWork
+from shared.time import utcnow
 
 
 def outlet_state(outlet: Outlet, bank: Bank | None) -> dict:

@@ -13,7 +13,7 @@ from services.printing.dao import (
     dao_forget_applicants_of_closed_applications,
     dao_list_applicants_keeping_photo_of_cards_activated_before,
 )
-from shared.db import utcnow
+from shared.time import utcnow
 
 
 def delete_photos_of_cards_activated_before(

@@ -16,7 +16,7 @@ from marshmallow import Schema, fields, validate
 from services.printing.deps import Dependencies
 from services.printing.domain.banks import OutletFields
 from services.printing.use_cases.outlets import put_bank, upsert_outlet
-from shared.uow import UnitOfWork
+from shared.db.uow import UnitOfWork
 
 SEED_FILE = Path(__file__).resolve().parents[3] / "deploy" / "seed" / "banks.json"
 

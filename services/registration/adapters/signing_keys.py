@@ -11,9 +11,9 @@ from typing import Any
 import jwt
 
 from services.registration import config
+from shared.auth.keys import KeyRing
 from shared.auth.tokens import BANK_OPERATOR, SERVICE, issue_token
 from shared.config import Settings
-from shared.keys import KeyRing
 
 TOKEN_TYPE = "Bearer"  # noqa: S105 — the OAuth token type, not a secret
 

@@ -12,7 +12,7 @@ from services.registration.domain.limits import LimitedAction
 from services.registration.domain.phone_codes import CODE_PATTERN, Purpose, code_invalid
 from services.registration.use_cases import accounts as use_cases
 from services.registration.use_cases.phone_codes import ProvenCode
-from shared.uow import UnitOfWork
+from shared.db.uow import UnitOfWork
 from shared.web.app import readonly_session
 from shared.web.auth import current_principal, public, requires_roles
 from shared.web.transaction import transactional

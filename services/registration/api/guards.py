@@ -17,7 +17,7 @@ from services.registration import deps
 from services.registration.domain.limits import LimitedAction
 from services.registration.domain.phone_codes import Purpose, code_invalid
 from services.registration.use_cases import limits, phone_codes
-from shared.uow import UnitOfWork
+from shared.db.uow import UnitOfWork
 
 
 def address_limited(action: LimitedAction) -> Callable[[Callable], Callable]:

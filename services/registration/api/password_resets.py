@@ -13,7 +13,7 @@ from services.registration.domain.limits import LimitedAction
 from services.registration.domain.phone_codes import CODE_PATTERN, Purpose, code_invalid
 from services.registration.use_cases import accounts as use_cases
 from services.registration.use_cases.phone_codes import ProvenCode
-from shared.uow import UnitOfWork
+from shared.db.uow import UnitOfWork
 from shared.web.auth import public
 from shared.web.transaction import transactional
 

@@ -12,7 +12,7 @@ from services.registration.domain import accounts
 from services.registration.domain.limits import LimitedAction
 from services.registration.domain.phone_codes import Purpose
 from services.registration.use_cases import phone_codes as use_cases
-from shared.uow import UnitOfWork
+from shared.db.uow import UnitOfWork
 from shared.web.auth import public
 from shared.web.transaction import transactional
 

@@ -11,7 +11,7 @@ from services.registration.api.guards import address_limited
 from services.registration.domain import accounts
 from services.registration.domain.limits import LimitedAction
 from services.registration.use_cases import sessions as use_cases
-from shared.uow import UnitOfWork
+from shared.db.uow import UnitOfWork
 from shared.web.auth import public
 from shared.web.transaction import transactional
 

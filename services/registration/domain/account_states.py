@@ -18,8 +18,8 @@ from datetime import datetime
 from shared.auth.tokens import CITIZEN
 from shared.errors import Forbidden
 
-# The event a locked account publishes (shared.events holds its schema); notification texts
-# the account's phone.
+# The event a locked account publishes (shared.messaging.events holds its schema); notification
+# texts the account's phone.
 ACCOUNT_LOCKED = "account.locked"
 IDENTITY_PROVEN_BY_ANOTHER_ACCOUNT = "identity_proven_by_another_account"
 LOCK_REASONS = (IDENTITY_PROVEN_BY_ANOTHER_ACCOUNT,)

@@ -16,12 +16,12 @@ from typing import Protocol
 
 from shared.auth.tokens import ADMIN, BANK_OPERATOR, CITIZEN, INTEGRATOR, REVIEWER
 from shared.errors import Conflict, InvalidInput
-from shared.resident_id import InvalidResidentId, parse_resident_id
+from shared.personal_data.resident_id import InvalidResidentId, parse_resident_id
 
 STAFF_ROLES = (REVIEWER, BANK_OPERATOR, INTEGRATOR, ADMIN)
 ACCOUNT_ROLES = (CITIZEN, *STAFF_ROLES)
 
-# The event every new account publishes (shared.events holds its schema).
+# The event every new account publishes (shared.messaging.events holds its schema).
 ACCOUNT_REGISTERED = "account.registered"
 
 # Mainland mobile numbers. [0-9], not \d: \d would also accept other scripts' digits.

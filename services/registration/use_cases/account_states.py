@@ -30,9 +30,9 @@ from services.registration.domain.accounts import password_problems
 from services.registration.models import Account
 from shared.auth.revocations import issued_before
 from shared.auth.tokens import CITIZEN
+from shared.db.uow import UnitOfWork
 from shared.errors import NotFound
-from shared.pii import mask_phone
-from shared.uow import UnitOfWork
+from shared.personal_data.protection import mask_phone
 
 log = logging.getLogger(__name__)
 

@@ -26,9 +26,9 @@ from services.registration.domain.phone_codes import code_invalid
 from services.registration.models import ID_NUMBER_COLUMN, Account
 from services.registration.use_cases.phone_codes import ProvenCode, use_phone_code
 from shared.auth.tokens import CITIZEN
+from shared.db.uow import UnitOfWork
 from shared.errors import InvalidInput, NotFound
-from shared.pii import FieldCipher, mask_id_number, mask_phone
-from shared.uow import UnitOfWork
+from shared.personal_data.protection import FieldCipher, mask_id_number, mask_phone
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ from services.registration.dao import dao_get_account_by_id, id_number_index
 from services.registration.deps import Dependencies
 from services.registration.domain.accounts import normalise_name
 from shared.errors import NotFound
-from shared.resident_id import normalise
+from shared.personal_data.resident_id import normalise
 
 
 def check_identity(

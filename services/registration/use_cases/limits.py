@@ -20,7 +20,7 @@ from services.registration.dao import (
 from services.registration.deps import Dependencies
 from services.registration.domain.coded_errors import AddressThrottled
 from services.registration.domain.limits import LimitedAction, address_key
-from shared.uow import UnitOfWork
+from shared.db.uow import UnitOfWork
 
 log = logging.getLogger(__name__)
 

@@ -37,8 +37,8 @@ from services.registration.domain.phone_codes import (
     text_for,
 )
 from shared.auth.tokens import CITIZEN
-from shared.pii import mask_phone
-from shared.uow import UnitOfWork
+from shared.db.uow import UnitOfWork
+from shared.personal_data.protection import mask_phone
 
 log = logging.getLogger(__name__)
 

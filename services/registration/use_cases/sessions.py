@@ -32,9 +32,9 @@ from services.registration.domain.account_states import login_refusal
 from services.registration.domain.throttle import LoginThrottled
 from services.registration.models import Account
 from services.registration.use_cases.account_states import state_of
+from shared.db.uow import UnitOfWork
 from shared.errors import Unauthorized
-from shared.pii import mask_phone
-from shared.uow import UnitOfWork
+from shared.personal_data.protection import mask_phone
 
 log = logging.getLogger(__name__)
 

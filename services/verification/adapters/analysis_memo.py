@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from services.verification import config
-from shared.db import utcnow
+from shared.time import utcnow
 
 
 class AnalysisMemo:

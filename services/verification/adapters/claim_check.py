@@ -4,7 +4,7 @@ service token): for the checks, and for a reviewer looking at a case."""
 from __future__ import annotations
 
 from shared.auth.service_tokens import ServiceTokenClient
-from shared.claim_check import fetch_claimed_file
+from shared.messaging.claim_check import fetch_claimed_file
 
 
 class ClaimedFiles:
@@ -12,7 +12,7 @@ class ClaimedFiles:
         self.tokens = tokens
 
     def fetch(self, reference: dict) -> bytes:
-        """The file's content; raises shared.claim_check.ClaimedFileGone when the application
-        service no longer keeps it, a PermanentMessageError when it is not intact, and a
+        """The file's content; raises shared.messaging.claim_check.ClaimedFileGone when the
+        application service no longer keeps it, a PermanentMessageError when it is not intact, and a
         TransientError while the application service is unreachable."""
         return fetch_claimed_file(reference, self.tokens)

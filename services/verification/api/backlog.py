@@ -16,7 +16,7 @@ from collections.abc import Callable
 from prometheus_client.core import GaugeMetricFamily
 
 from services.verification.use_cases.cases import case_backlog
-from shared.uow import Database
+from shared.db.uow import Database
 
 log = logging.getLogger(__name__)
 

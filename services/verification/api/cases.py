@@ -12,7 +12,7 @@ from services.verification.api.schemas import CaseQuerySchema, CaseSchema
 from services.verification.api.views import case_view
 from services.verification.use_cases import cases, reviews
 from shared.auth.tokens import ADMIN, REVIEWER
-from shared.uow import UnitOfWork
+from shared.db.uow import UnitOfWork
 from shared.web.app import readonly_session
 from shared.web.auth import current_principal, requires_roles
 from shared.web.transaction import transactional

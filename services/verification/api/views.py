@@ -7,7 +7,7 @@ from flask import url_for
 
 from services.verification.domain.rules import FILE_KINDS
 from services.verification.models import CaseCheck, VerificationCase
-from shared.messaging.envelope import format_time
+from shared.time import format_time
 
 
 def case_view(case: VerificationCase, checks: list[CaseCheck]) -> dict:

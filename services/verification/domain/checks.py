@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date
 
 from services.verification.domain.rules import CheckRules
-from shared.resident_id import InvalidResidentId, parse_resident_id
+from shared.personal_data.resident_id import InvalidResidentId, parse_resident_id
 
 PASS, FAIL, REVIEW = "pass", "fail", "review"
 

@@ -19,10 +19,10 @@ from services.verification.domain.status import BACKLOG_STATUSES, SYSTEM, CaseSt
 from services.verification.models import CaseCheck, VerificationCase
 from services.verification.use_cases.faces import analyse_images
 from services.verification.use_cases.outcomes import identity, publish_verdict, routing
-from shared.db import utcnow
+from shared.db.uow import UnitOfWork
 from shared.errors import NotFound, TransientError
-from shared.pii import mask_id_number
-from shared.uow import UnitOfWork
+from shared.personal_data.protection import mask_id_number
+from shared.time import utcnow
 
 log = logging.getLogger(__name__)
 

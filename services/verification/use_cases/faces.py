@@ -13,8 +13,8 @@ from services.verification.adapters.imaging import (
 )
 from services.verification.deps import Dependencies
 from services.verification.domain.checks import ImageFacts
-from shared.db import utcnow
-from shared.uow import UnitOfWork
+from shared.db.uow import UnitOfWork
+from shared.time import utcnow
 
 
 def analyse_images(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from services.verification.domain import checks
 from services.verification.domain.checks import Reason, Verdict
 from services.verification.models import VerificationCase
-from shared.uow import UnitOfWork
+from shared.db.uow import UnitOfWork
 
 
 def routing(case: VerificationCase) -> dict:

@@ -15,9 +15,9 @@ from services.verification.domain.rules import FILE_KINDS
 from services.verification.domain.status import CaseStatus
 from services.verification.models import CaseCheck, VerificationCase
 from services.verification.use_cases.outcomes import publish_decision
-from shared.claim_check import ClaimedFileGone
+from shared.db.uow import UnitOfWork
 from shared.errors import Conflict, NotFound, PermanentMessageError
-from shared.uow import UnitOfWork
+from shared.messaging.claim_check import ClaimedFileGone
 
 
 class CaseWithChecks(NamedTuple):

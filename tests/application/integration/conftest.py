@@ -15,10 +15,10 @@ from flask import Flask
 from services.application.app import create_app
 from services.application.deps import Dependencies
 from shared.config import Settings, load_settings
-from shared.migrations import upgrade
+from shared.db.migrations import upgrade
+from shared.db.uow import Database
 from shared.testing.infrastructure import temporary_database
 from shared.testing.tokens import TEST_SERVICE_SECRET
-from shared.uow import Database
 from tests.application.factories import People
 from tests.application.integration.peers import FakeAccounts, serve_identity_registry
 

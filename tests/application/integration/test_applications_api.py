@@ -17,9 +17,9 @@ from services.application.domain.progress import ProgressFact
 from services.application.domain.status import Status
 from services.application.models import Application
 from services.application.use_cases.progress import record_progress
-from shared.claim_check import claim_check_url
+from shared.db.uow import UnitOfWork
+from shared.messaging.claim_check import claim_check_url
 from shared.testing.infrastructure import database_backend
-from shared.uow import UnitOfWork
 from tests.application.factories import (
     add_outlet,
     at,
@@ -460,7 +460,7 @@ def test_outlets_are_listed_publicly(service, client):
 
 
 def test_a_random_id_number_generator_makes_valid_numbers():
-    from shared.resident_id import is_valid_resident_id
+    from shared.personal_data.resident_id import is_valid_resident_id
 
     assert all(is_valid_resident_id(new_id_number()) for _ in range(50))
 

@@ -28,9 +28,9 @@ from services.application.housekeeping import purge_closed_documents, sweep_unre
 from services.application.models import Application
 from services.application.use_cases import documents as documents_cases
 from services.application.worker import start_housekeeping
-from shared.db import utcnow
+from shared.db.uow import UnitOfWork
 from shared.testing.infrastructure import database_backend
-from shared.uow import UnitOfWork
+from shared.time import utcnow
 from tests.application.factories import (
     Citizen,
     add_outlet,

@@ -13,15 +13,16 @@ from sqlalchemy import func, select
 from services.application.handlers import HANDLERS
 from services.application.models import Outlet, TimelineEntry
 from services.application.worker import request_outlet_snapshot_if_empty
-from shared.events import EVENTS_EXCHANGE
 from shared.messaging.connection import connection_parameters
 from shared.messaging.consumer import Outcome, bind_handlers
-from shared.messaging.envelope import format_time, parse_event
+from shared.messaging.envelope import parse_event
+from shared.messaging.events import EVENTS_EXCHANGE
 from shared.messaging.publisher import ConfirmingPublisher
 from shared.messaging.topology import SUBSCRIPTIONS, consumer_queue, declare_exchanges
 from shared.testing.infrastructure import isolated_vhost
 from shared.testing.running import running_consumer, running_relay
 from shared.testing.waiting import EventWaiter, event_waiter, wait_until
+from shared.time import format_time
 from tests.application.factories import (
     add_outlet,
     at,

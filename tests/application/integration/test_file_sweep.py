@@ -14,8 +14,8 @@ from services.application import housekeeping
 from services.application.adapters.storage import FileStore
 from services.application.dao import dao_store_file
 from services.application.housekeeping import SweepRefused, sweep_unrecorded_files
-from shared.pii import FileCipher
-from shared.uow import UnitOfWork
+from shared.db.uow import UnitOfWork
+from shared.personal_data.protection import FileCipher
 from tests.application.factories import checked_image
 
 HOUR = 3600

@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 import sqlalchemy as sa
 from alembic import command
 
-from shared.migrations import alembic_config, upgrade
+from shared.db.migrations import alembic_config, upgrade
 from shared.testing.infrastructure import temporary_database
 from tests.application.integration.conftest import application_settings
 

@@ -21,8 +21,8 @@ from services.application.domain.rate_window import ClientWindows
 from services.application.domain.status import Status
 from services.application.models import RateLimitWindow
 from services.application.use_cases.progress import record_progress
-from shared.messaging.envelope import format_time
-from shared.uow import UnitOfWork
+from shared.db.uow import UnitOfWork
+from shared.time import format_time
 from tests.application.factories import (
     add_outlet,
     at,

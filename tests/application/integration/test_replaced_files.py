@@ -25,10 +25,10 @@ from services.application.dao import (
 from services.application.domain.images import UploadRules, check_card_photo
 from services.application.housekeeping import SweepRefused, sweep_unrecorded_files
 from services.application.models import ApplicationDocument, ReleasedFile, StoredFile
-from shared.db import utcnow
+from shared.db.uow import UnitOfWork
 from shared.testing.infrastructure import database_backend
 from shared.testing.waiting import wait_until
-from shared.uow import UnitOfWork
+from shared.time import utcnow
 from tests.application.factories import (
     add_outlet,
     create_application,

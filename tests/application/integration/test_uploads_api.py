@@ -12,10 +12,10 @@ from PIL import Image
 
 from services.application.dao import dao_list_photo_views
 from shared.auth.service_tokens import ServiceTokenClient
-from shared.claim_check import claim_check_url, fetch_claimed_file
-from shared.db import utcnow
-from shared.pii import FileCipher
+from shared.messaging.claim_check import claim_check_url, fetch_claimed_file
+from shared.personal_data.protection import FileCipher
 from shared.testing.tokens import TEST_SERVICE_SECRET
+from shared.time import utcnow
 from tests.application.factories import add_outlet, create_application, upload
 from tests.application.integration.peers import serve_wsgi
 from tests.support import images

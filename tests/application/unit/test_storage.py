@@ -9,7 +9,7 @@ import logging
 import pytest
 
 from services.application.adapters.storage import FileStore
-from shared.pii import FileCipher
+from shared.personal_data.protection import FileCipher
 
 ID_CARD = b"\xff\xd8\xff\xe0 an ID card: 11010519491231002X " * 40
 

@@ -27,10 +27,10 @@ from services.application.domain.status import Status, StatusState
 from services.application.models import Application, TimelineEntry
 from services.application.use_cases import applications, documents, outlets, progress
 from shared.config import load_settings
-from shared.db import utcnow
+from shared.db.uow import UnitOfWork
 from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, PermanentMessageError
 from shared.testing.memory import memory_database
-from shared.uow import UnitOfWork
+from shared.time import utcnow
 from tests.application.factories import (
     Citizen,
     at,

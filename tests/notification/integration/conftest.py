@@ -16,11 +16,11 @@ from services.notification.dispatcher import Dispatcher
 from services.notification.handlers import HANDLERS
 from services.notification.models import Notification, WebhookDelivery
 from shared.config import Settings
+from shared.db.uow import Database, UnitOfWork
 from shared.messaging.connection import connection_parameters
 from shared.messaging.consumer import bind_handlers
 from shared.messaging.envelope import Event
 from shared.messaging.publisher import OutgoingMessage
-from shared.uow import Database, UnitOfWork
 
 
 @dataclass

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import create_engine, text
 
-from shared.migrations import upgrade
+from shared.db.migrations import upgrade
 
 
 def test_subscriptions_without_a_scope_are_disabled_by_the_upgrade(settings_factory):

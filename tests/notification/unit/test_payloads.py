@@ -19,7 +19,7 @@ from services.notification.domain.payloads import (
     outgoing_data,
 )
 from services.notification.domain.webhooks import DELIVERABLE_TYPES, delivery_body, public_payload
-from shared.events import REGISTRY
+from shared.messaging.events import REGISTRY
 from shared.messaging.topology import SUBSCRIPTIONS
 from tests.notification.factories import ID_NUMBER, Journey
 

@@ -12,8 +12,8 @@ from services.notification.domain.statuses import DeliveryStatus, SubscriptionSt
 from services.notification.models import WebhookDelivery, WebhookSubscription
 from services.notification.use_cases import contacts, read_models, scopes, subscriptions
 from services.notification.use_cases.subscriptions import Caller
-from shared.db import utcnow
 from shared.errors import Forbidden, NotFound
+from shared.time import utcnow
 from tests.notification.factories import Journey, memory_deps
 from tests.notification.unit.test_use_cases import queue_event, rows, run
 

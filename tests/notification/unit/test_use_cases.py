@@ -23,8 +23,8 @@ from services.notification.domain.webhooks import SECRET_COLUMN, new_secret, pub
 from services.notification.models import Notification, WebhookDelivery, WebhookSubscription
 from services.notification.use_cases import contacts, dispatch, notices, subscriptions
 from services.notification.use_cases.subscriptions import Caller
+from shared.db.uow import UnitOfWork
 from shared.errors import InvalidInput, NotFound
-from shared.uow import UnitOfWork
 from tests.notification.factories import FakeClock, Journey, memory_deps
 
 RNG = random.Random(11)

@@ -15,7 +15,7 @@ import pytest
 
 from services.printing.deps import build
 from shared.config import env_name, load_settings
-from shared.migrations import upgrade
+from shared.db.migrations import upgrade
 from shared.testing.infrastructure import temporary_database
 from shared.testing.tokens import TEST_SERVICE_SECRET
 from sscardctl.seed import seed_partner_banks

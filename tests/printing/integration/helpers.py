@@ -10,10 +10,10 @@ from sqlalchemy import func, select
 
 from services.printing.models import Card
 from shared.config import Settings
+from shared.db.uow import Database
 from shared.messaging.connection import connection_parameters
 from shared.messaging.consumer import ConsumerRunner, bind_handlers
 from shared.messaging.envelope import Event
-from shared.uow import Database
 from tests.printing.factories import delivery
 
 

@@ -12,12 +12,12 @@ from services.printing.adapters.print_queues import printing_topology
 from services.printing.handlers import HANDLERS
 from services.printing.use_cases.outlets import put_bank
 from shared.config import env_name
+from shared.db.uow import UnitOfWork
 from shared.messaging.consumer import Outcome, bind_handlers
 from shared.messaging.dlq import list_dead_letters
 from shared.messaging.relay import OutboxRelay
 from shared.testing.running import running_consumer
 from shared.testing.waiting import event_waiter, wait_until
-from shared.uow import UnitOfWork
 from tests.printing.factories import Application, bank_report
 from tests.printing.integration.helpers import (
     cards_of,

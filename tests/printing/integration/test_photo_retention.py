@@ -21,9 +21,9 @@ from services.printing.housekeeping import purge_activated_photos
 from services.printing.models import Applicant, Card, CardHistoryEntry, ClosedApplication
 from services.printing.use_cases import retention
 from services.printing.worker import start_housekeeping
-from shared.db import utcnow
+from shared.db.uow import UnitOfWork
 from shared.testing.infrastructure import database_backend
-from shared.uow import UnitOfWork
+from shared.time import utcnow
 from tests.printing.factories import Application, bank_report, card_photo, delivery
 from tests.printing.integration.helpers import (
     handle_one_by_one,

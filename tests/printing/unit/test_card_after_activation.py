@@ -30,9 +30,9 @@ from services.printing.use_cases.after_activation import (
 )
 from services.printing.use_cases.card_reports import record_bank_report
 from services.printing.use_cases.ecard import issue_ecard, verify_ecard
-from shared.db import utcnow
+from shared.db.uow import UnitOfWork
 from shared.errors import Conflict, InvalidInput, NotFound, PermanentMessageError
-from shared.uow import UnitOfWork
+from shared.time import utcnow
 from tests.printing.unit import test_use_cases as base
 from tests.printing.unit.test_use_cases import OUTLET, kept, run
 

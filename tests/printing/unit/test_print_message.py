@@ -18,8 +18,8 @@ from services.printing.domain.print_message import (
     sign,
     verify,
 )
-from shared.events import validation_errors
-from shared.keys import SigningKey
+from shared.auth.keys import SigningKey
+from shared.messaging.events import validation_errors
 
 PHOTO = b"\xff\xd8\xff\xe0 not really a jpeg \xff\xd9"
 

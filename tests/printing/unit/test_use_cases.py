@@ -32,8 +32,8 @@ from services.printing.use_cases.card_reports import record_bank_report, report_
 from services.printing.use_cases.cards import order_card, reprint_card
 from services.printing.use_cases.outlets import create_outlet, put_partner_bank
 from services.printing.use_cases.seed import read_seed_file, seed_banks_and_outlets
+from shared.db.uow import UnitOfWork
 from shared.errors import Conflict, NotFound, PermanentMessageError, TransientError
-from shared.uow import UnitOfWork
 from tests.printing.factories import ID_NUMBER, memory_deps
 
 OUTLET = "d93b57ed-c814-56a3-8ea1-245377fd863d"

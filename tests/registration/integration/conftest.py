@@ -20,10 +20,10 @@ from werkzeug.serving import make_server
 from services.registration.app import create_app
 from services.registration.deps import Dependencies
 from shared.config import load_settings
-from shared.db import utcnow
-from shared.migrations import upgrade
+from shared.db.migrations import upgrade
 from shared.testing.infrastructure import temporary_database
 from shared.testing.tokens import TEST_SERVICE_SECRET
+from shared.time import utcnow
 from tests.registration.factories import (
     FAST_HASHING,
     Outside,

@@ -9,7 +9,7 @@ import pika
 import pytest
 
 from services.registration.app import create_app
-from shared.events import EVENTS_EXCHANGE
+from shared.messaging.events import EVENTS_EXCHANGE
 from shared.messaging.topology import declare_exchanges
 from shared.testing.running import running_relay
 from shared.testing.waiting import wait_until

@@ -13,9 +13,9 @@ import requests
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from services.registration import deps
+from shared.auth.keys import KeyRing, SigningKey
 from shared.auth.tokens import CITIZEN, JwksClient, TokenVerifier, issue_token
 from shared.errors import Unauthorized
-from shared.keys import KeyRing, SigningKey
 from sscardctl import cli
 from tests.registration.factories import bearer, log_in, ready_citizen, registered_token
 

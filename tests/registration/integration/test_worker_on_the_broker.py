@@ -19,6 +19,7 @@ from services.registration.domain.accounts import NewAccount
 from services.registration.handlers import HANDLERS
 from services.registration.models import Account
 from shared.auth.revocations import REVOCATIONS_PATH
+from shared.db.uow import UnitOfWork
 from shared.messaging.connection import connection_parameters
 from shared.messaging.consumer import bind_handlers
 from shared.messaging.envelope import new_event
@@ -26,7 +27,6 @@ from shared.messaging.publisher import OutgoingMessage
 from shared.messaging.topology import declare_topology
 from shared.testing.running import running_consumer, running_relay
 from shared.testing.waiting import event_waiter, wait_until
-from shared.uow import UnitOfWork
 from tests.registration.factories import (
     FAST_HASHING,
     PASSWORD,

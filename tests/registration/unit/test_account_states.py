@@ -25,8 +25,8 @@ from services.registration.domain.hash_slots import BoundedPasswords, HashingBus
 from services.registration.models import Account
 from services.registration.use_cases import account_states as use_cases
 from services.registration.use_cases import accounts, sessions
+from shared.db.uow import UnitOfWork
 from shared.errors import InvalidInput, NotFound
-from shared.uow import UnitOfWork
 from tests.registration.factories import (
     PASSWORD,
     FakePasswords,

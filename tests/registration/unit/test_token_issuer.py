@@ -7,9 +7,9 @@ import jwt
 import pytest
 
 from services.registration.adapters.signing_keys import KeyRingJwks, TokenIssuer
+from shared.auth.keys import KeyRing
 from shared.auth.tokens import TokenVerifier
 from shared.errors import Unauthorized
-from shared.keys import KeyRing
 
 
 @pytest.fixture

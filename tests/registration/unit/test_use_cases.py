@@ -28,9 +28,9 @@ from services.registration.use_cases import (
     sessions,
     tokens,
 )
+from shared.db.uow import UnitOfWork
 from shared.errors import InvalidInput, NotFound, TransientError, Unauthorized
 from shared.testing.tokens import TEST_SERVICE_SECRET
-from shared.uow import UnitOfWork
 from tests.registration.factories import (
     PASSWORD,
     FakePasswords,

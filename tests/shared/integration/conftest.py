@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from shared.uow import Database
+from shared.db.uow import Database
 from tests.shared.integration import effects
 
 

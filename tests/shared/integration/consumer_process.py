@@ -14,8 +14,8 @@ import threading
 from pathlib import Path
 
 from shared.config import load_settings
+from shared.db.uow import Database
 from shared.messaging.consumer import run_worker
-from shared.uow import Database
 from tests.shared.integration import effects
 
 

@@ -10,12 +10,12 @@ import pika
 from sqlalchemy import Column, Integer, String, Table, func, select
 
 from shared.config import Settings
-from shared.db import new_metadata
+from shared.db.tables import new_metadata
+from shared.db.uow import Database, UnitOfWork
 from shared.messaging.connection import connection_parameters
 from shared.messaging.envelope import Event, new_event
 from shared.messaging.publisher import OutgoingMessage
 from shared.messaging.topology import declare_topology
-from shared.uow import Database, UnitOfWork
 
 SERVICE = "application"  # borrows the application service's queue and its bindings
 EVENT_TYPE = "verification.approved"

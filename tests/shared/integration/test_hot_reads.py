@@ -1,4 +1,4 @@
-"""shared.hot_reads on the real PostgreSQL (its libpq path) and on SQLite (the engine path):
+"""shared.db.hot_reads on the real PostgreSQL (its libpq path) and on SQLite (the engine path):
 the same rows either way, and a lost connection costs a retry, not an error."""
 
 from __future__ import annotations
@@ -10,9 +10,9 @@ import psycopg
 import pytest
 from sqlalchemy import Column, Integer, MetaData, String, Table, bindparam, create_engine, select
 
-from shared.db import UTCDateTime
+from shared.db.hot_reads import HotReads
+from shared.db.tables import UTCDateTime
 from shared.errors import TransientError
-from shared.hot_reads import HotReads
 from shared.testing.infrastructure import POSTGRES_ADMIN_URL, postgres_database
 
 metadata = MetaData()

@@ -9,7 +9,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import UniqueConstraint, create_engine
 
 from shared.config import SERVICES
-from shared.migrations import service_metadata
+from shared.db.migrations import service_metadata
 
 
 def _known_naming_difference(diff) -> bool:

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import func, select
 
 from shared.config import env_name
+from shared.db.uow import UnitOfWork
 from shared.messaging.consumer import Outcome
 from shared.messaging.dlq import list_dead_letters, replay
 from shared.messaging.relay import OutboxRelay
@@ -23,7 +24,6 @@ from shared.messaging.topology import consumer_queue
 from shared.testing.infrastructure import close_all_broker_connections, database_backend
 from shared.testing.running import running_consumer, running_relay
 from shared.testing.waiting import event_waiter, wait_until
-from shared.uow import UnitOfWork
 from tests.shared.integration import effects
 
 QUEUE = consumer_queue(effects.SERVICE)

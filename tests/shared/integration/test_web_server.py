@@ -1,5 +1,5 @@
-"""The requests gunicorn turns away itself, before Flask sees them, answered by a real web
-process (`python -m shared.process identity_registry web`, as deploy/Procfile starts it) with
+"""The requests gunicorn turns away itself, before Flask sees them, answered by a real web process
+(`python -m shared.runtime.process identity_registry web`, as deploy/Procfile starts it) with
 problem+json that repeats nothing the client sent, and logged without it either."""
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def web(tmp_path_factory) -> Iterator[WebProcess]:
     log = tmp / "web.log"
     with log.open("ab") as output:
         process = subprocess.Popen(
-            [sys.executable, "-m", "shared.process", "identity_registry", "web"],
+            [sys.executable, "-m", "shared.runtime.process", "identity_registry", "web"],
             env=environ,
             cwd=ROOT,
             stdout=output,

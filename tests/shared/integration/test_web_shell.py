@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 
 from shared.auth import ADMIN, CITIZEN
 from shared.errors import Conflict
-from shared.logs import ContextFilter
+from shared.observability.logs import ContextFilter
 from shared.web.app import ServiceFlask, create_service_app
 from shared.web.auth import current_principal, public, requires_roles
 from shared.web.limits import accepts
@@ -89,7 +89,7 @@ def app_and_settings(settings_factory):
 
 
 def metadata_for(service: str):
-    from shared.migrations import service_metadata
+    from shared.db.migrations import service_metadata
 
     return service_metadata(service)
 

@@ -10,7 +10,7 @@ import sys
 
 import pytest
 
-from shared.logs import (
+from shared.observability.logs import (
     JsonFormatter,
     configure_logging,
     has_digit_run,
@@ -18,7 +18,7 @@ from shared.logs import (
     log_info_line,
     mask_id_numbers,
 )
-from shared.pii import FieldCipher, FileCipher, mask_id_number, mask_phone
+from shared.personal_data.protection import FieldCipher, FileCipher, mask_id_number, mask_phone
 
 ID_NUMBER = "11010519491231002X"
 

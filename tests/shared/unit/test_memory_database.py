@@ -8,9 +8,9 @@ import uuid
 import pytest
 from sqlalchemy import Column, Integer, String, Table, func, select
 
-from shared.db import new_metadata
+from shared.db.tables import new_metadata
+from shared.db.uow import UnitOfWork
 from shared.testing.memory import memory_database
-from shared.uow import UnitOfWork
 
 CANCELLED = {"application_id": str(uuid.uuid4()), "account_id": str(uuid.uuid4())}
 

@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from shared.periodic import run_every
+from shared.runtime.periodic import run_every
 
 
 def test_nothing_runs_before_the_first_interval_has_passed():

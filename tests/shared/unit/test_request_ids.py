@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import uuid
 
-from shared.web.observability import new_request_id
+from shared.observability.http import new_request_id
 
 
 def test_a_request_id_is_the_text_of_a_version_4_uuid():

@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from shared.resident_id import InvalidResidentId, normalise, parse_resident_id
+from shared.personal_data.resident_id import InvalidResidentId, normalise, parse_resident_id
 
 TODAY = date(2026, 11, 25)
 

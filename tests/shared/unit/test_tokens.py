@@ -10,9 +10,9 @@ import jwt
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from shared.auth.keys import KeyRing, SigningKey
 from shared.auth.tokens import CITIZEN, JwksClient, TokenVerifier, issue_token
 from shared.errors import Unauthorized
-from shared.keys import KeyRing, SigningKey
 
 
 @pytest.fixture

@@ -32,14 +32,14 @@ from services.printing.use_cases.after_activation import (
 )
 from services.printing.use_cases.card_reports import report_card_status
 from shared.config import env_name, load_settings
-from shared.db import utcnow
+from shared.db.migrations import upgrade
+from shared.db.uow import UnitOfWork
 from shared.messaging.consumer import bind_handlers
-from shared.migrations import upgrade
 from shared.testing.infrastructure import isolated_vhost, temporary_database
 from shared.testing.running import running_consumer, running_relay
 from shared.testing.tokens import TEST_SERVICE_SECRET
 from shared.testing.waiting import wait_until
-from shared.uow import UnitOfWork
+from shared.time import utcnow
 from sscardctl.seed import seed_partner_banks
 from tests.printing.factories import FileServer
 from tests.printing.integration.helpers import ordered_card, outbox_events, publish

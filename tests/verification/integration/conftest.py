@@ -15,9 +15,9 @@ from services.verification.app import create_app
 from services.verification.deps import Dependencies, build
 from services.verification.handlers import HANDLERS
 from shared.config import Settings
+from shared.db.uow import Database
 from shared.messaging.consumer import ConsumerRunner, Handler, Settled, bind_handlers
 from shared.messaging.envelope import Event, parse_event
-from shared.uow import Database
 from tests.support import images
 from tests.verification.factories import (
     FileServer,

@@ -9,7 +9,7 @@ from datetime import timedelta
 from sqlalchemy import update
 
 from services.verification import models
-from shared.db import utcnow
+from shared.time import utcnow
 from tests.support import images
 
 

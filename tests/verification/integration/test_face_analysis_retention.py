@@ -17,7 +17,7 @@ from services.verification import housekeeping
 from services.verification.adapters.analysis_memo import AnalysisMemo
 from services.verification.dao import dao_store_face_analysis
 from services.verification.models import FaceAnalysisRow
-from shared.db import utcnow
+from shared.time import utcnow
 from tests.support import images
 from tests.verification.integration.conftest import verification_service
 

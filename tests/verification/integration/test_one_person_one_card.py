@@ -12,9 +12,10 @@ from sqlalchemy.exc import IntegrityError
 
 from services.verification import dao, models
 from services.verification.domain.status import ClaimState
-from shared.db import new_id, utcnow
+from shared.db.tables import new_id
 from shared.messaging.consumer import ConsumerRunner, Outcome
 from shared.testing.infrastructure import database_backend
+from shared.time import utcnow
 from tests.support import images
 from tests.verification.factories import cancelled_event, card_event, delivery
 

@@ -11,10 +11,10 @@ from services.verification.deps import Dependencies
 from services.verification.domain.errors import DuplicateIdentity, FileGone
 from services.verification.domain.status import CaseStatus, ClaimState
 from services.verification.use_cases import cases, reviews
-from shared.db import new_id
+from shared.db.tables import new_id
+from shared.db.uow import UnitOfWork
 from shared.errors import Conflict, NotFound, TransientError
-from shared.pii import mask_id_number
-from shared.uow import UnitOfWork
+from shared.personal_data.protection import mask_id_number
 from tests.verification.factories import face_facts, memory_deps, person
 
 REVIEWER = {"actor": "reviewer-1", "actor_roles": ("reviewer",)}

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import shared.db
+import shared.db.tables
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -24,7 +24,7 @@ def upgrade() -> None:
         sa.Column("application_id", sa.String(length=36), nullable=False),
         sa.Column("account_id", sa.String(length=36), nullable=False),
         sa.Column("status", sa.String(length=32), nullable=False),
-        sa.Column("status_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("status_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("outlet_id", sa.String(length=36), nullable=False),
         sa.Column("bank_code", sa.String(length=32), nullable=False),
         sa.Column("acceptance_number", sa.String(length=32), nullable=True),
@@ -42,11 +42,11 @@ def upgrade() -> None:
         sa.Column("photo_source", sa.String(length=16), nullable=True),
         sa.Column("card_id", sa.String(length=36), nullable=True),
         sa.Column("card_serial", sa.String(length=64), nullable=True),
-        sa.Column("card_reported_at", shared.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("card_reported_at", shared.db.tables.UTCDateTime(timezone=True), nullable=True),
         sa.Column("rejection_reasons", sa.JSON(), nullable=False),
-        sa.Column("created_at", shared.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", shared.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("submitted_at", shared.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("submitted_at", shared.db.tables.UTCDateTime(timezone=True), nullable=True),
         sa.Column("view", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("application_id", name=op.f("pk_applications")),
         sa.UniqueConstraint("acceptance_number", name=op.f("uq_applications_acceptance_number")),
@@ -69,13 +69,13 @@ def upgrade() -> None:
         sa.Column("district", sa.String(length=200), nullable=False),
         sa.Column("address", sa.String(length=500), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("version_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("version_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("outlet_id", name=op.f("pk_outlets")),
     )
     op.create_table(
         "rate_limit_windows",
         sa.Column("bucket", sa.String(length=100), nullable=False),
-        sa.Column("window_start", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("window_start", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("count", sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint("bucket", "window_start", name=op.f("pk_rate_limit_windows")),
     )
@@ -87,7 +87,7 @@ def upgrade() -> None:
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("content_type", sa.String(length=32), nullable=False),
         sa.Column("size", sa.Integer(), nullable=False),
-        sa.Column("created_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("sha256", name=op.f("pk_stored_files")),
     )
     op.create_table(
@@ -96,7 +96,7 @@ def upgrade() -> None:
         sa.Column("kind", sa.String(length=16), nullable=False),
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("source", sa.String(length=16), nullable=False),
-        sa.Column("uploaded_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("uploaded_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["application_id"],
             ["applications.application_id"],
@@ -115,9 +115,9 @@ def upgrade() -> None:
         sa.Column("event_id", sa.String(length=64), nullable=False),
         sa.Column("application_id", sa.String(length=36), nullable=False),
         sa.Column("status", sa.String(length=32), nullable=False),
-        sa.Column("at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.Column("detail", sa.String(length=500), nullable=False),
-        sa.Column("recorded_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["application_id"],
             ["applications.application_id"],

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import shared.db
+import shared.db.tables
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -23,7 +23,7 @@ def upgrade() -> None:
     op.create_table(
         "released_files",
         sa.Column("sha256", sa.String(length=64), nullable=False),
-        sa.Column("released_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("released_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("sha256", name=op.f("pk_released_files")),
     )
 

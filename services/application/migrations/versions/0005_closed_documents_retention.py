@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import shared.db
+import shared.db.tables
 
 revision: str = "0005"
 down_revision: str | None = "0004"
@@ -27,7 +27,9 @@ _FIELD = "documents_deleted_at"
 
 def upgrade() -> None:
     with op.batch_alter_table("applications", schema=None) as batch_op:
-        batch_op.add_column(sa.Column(_FIELD, shared.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(
+            sa.Column(_FIELD, shared.db.tables.UTCDateTime(timezone=True), nullable=True)
+        )
         batch_op.create_index(
             "ix_applications_documents_kept",
             ["status", "status_at"],

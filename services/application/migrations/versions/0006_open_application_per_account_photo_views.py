@@ -25,7 +25,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import shared.db
+import shared.db.tables
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -62,7 +62,7 @@ def upgrade() -> None:
         sa.Column("view_id", sa.Integer(), autoincrement=True, nullable=False),
         sa.Column("application_id", sa.String(length=36), nullable=False),
         sa.Column("account_id", sa.String(length=36), nullable=False),
-        sa.Column("viewed_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("viewed_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["application_id"],
             ["applications.application_id"],

@@ -9,7 +9,7 @@ Create Date: 2026-11-25
 import sqlalchemy as sa
 from alembic import op
 
-from shared.db import UTCDateTime
+from shared.db.tables import UTCDateTime
 
 revision = "0002"
 down_revision = "0001"

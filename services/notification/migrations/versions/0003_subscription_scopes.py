@@ -13,7 +13,8 @@ Create Date: 2026-12-04
 import sqlalchemy as sa
 from alembic import op
 
-from shared.db import UTCDateTime, utcnow
+from shared.db.tables import UTCDateTime
+from shared.time import utcnow
 
 revision = "0003"
 down_revision = "0002"

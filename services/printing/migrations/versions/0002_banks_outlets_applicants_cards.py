@@ -10,7 +10,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import shared.db
+import shared.db.tables
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -37,7 +37,7 @@ def upgrade() -> None:
         sa.Column("photo_content_type", sa.String(length=40), nullable=False),
         sa.Column("photo", sa.LargeBinary(), nullable=False),
         sa.Column("submitted_event_id", sa.String(length=64), nullable=False),
-        sa.Column("received_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("received_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("application_id", name=op.f("pk_applicants")),
     )
     with op.batch_alter_table("applicants", schema=None) as batch_op:
@@ -46,15 +46,15 @@ def upgrade() -> None:
     op.create_table(
         "application_cancellations",
         sa.Column("application_id", sa.String(length=36), nullable=False),
-        sa.Column("cancelled_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("cancelled_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("application_id", name=op.f("pk_application_cancellations")),
     )
     op.create_table(
         "banks",
         sa.Column("bank_code", sa.String(length=16), nullable=False),
         sa.Column("name", sa.String(length=120), nullable=False),
-        sa.Column("created_at", shared.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("bank_code", name=op.f("pk_banks")),
     )
     op.create_table(
@@ -72,8 +72,8 @@ def upgrade() -> None:
         sa.Column("expiry_date", sa.Date(), nullable=False),
         sa.Column("bank_account_masked", sa.String(length=19), nullable=True),
         sa.Column("reason", sa.Text(), nullable=True),
-        sa.Column("created_at", shared.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["bank_code"], ["banks.bank_code"], name=op.f("fk_cards_bank_code_banks")
         ),
@@ -98,8 +98,8 @@ def upgrade() -> None:
         sa.Column("district", sa.String(length=100), nullable=False),
         sa.Column("address", sa.String(length=300), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
-        sa.Column("created_at", shared.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("updated_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["bank_code"], ["banks.bank_code"], name=op.f("fk_outlets_bank_code_banks")
         ),
@@ -116,8 +116,8 @@ def upgrade() -> None:
         sa.Column("card_serial", sa.String(length=9), nullable=False),
         sa.Column("reason", sa.Text(), nullable=True),
         sa.Column("source", sa.String(length=80), nullable=False),
-        sa.Column("occurred_at", shared.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("recorded_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("occurred_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["card_id"], ["cards.card_id"], name=op.f("fk_card_history_card_id_cards")
         ),
@@ -132,7 +132,7 @@ def upgrade() -> None:
         sa.Column("card_id", sa.String(length=36), nullable=False),
         sa.Column("card_identification_code", sa.String(length=32), nullable=False),
         sa.Column("print_number", sa.Integer(), nullable=False),
-        sa.Column("assigned_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("assigned_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["card_id"], ["cards.card_id"], name=op.f("fk_card_serials_card_id_cards")
         ),

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import shared.db
+import shared.db.tables
 
 revision: str = "0003"
 down_revision: str | None = "0002"
@@ -28,7 +28,7 @@ def upgrade() -> None:
         "closed_applications",
         sa.Column("application_id", sa.String(length=36), nullable=False),
         sa.Column("outcome", sa.String(length=16), nullable=False),
-        sa.Column("closed_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("application_id", name=op.f("pk_closed_applications")),
     )
     op.execute(
@@ -40,7 +40,9 @@ def upgrade() -> None:
     with op.batch_alter_table("applicants", schema=None) as batch_op:
         batch_op.alter_column("photo", existing_type=sa.LargeBinary(), nullable=True)
         batch_op.add_column(
-            sa.Column("photo_deleted_at", shared.db.UTCDateTime(timezone=True), nullable=True)
+            sa.Column(
+                "photo_deleted_at", shared.db.tables.UTCDateTime(timezone=True), nullable=True
+            )
         )
         batch_op.create_index(
             "ix_applicants_photo_kept",
@@ -66,7 +68,7 @@ def downgrade() -> None:
     op.create_table(
         "application_cancellations",
         sa.Column("application_id", sa.String(length=36), nullable=False),
-        sa.Column("cancelled_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("cancelled_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("application_id", name=op.f("pk_application_cancellations")),
     )
     # Rejected ones too: before this revision a tombstone is what keeps a late submission out.

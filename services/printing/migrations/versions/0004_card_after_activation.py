@@ -14,7 +14,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import shared.db
+import shared.db.tables
 
 revision: str = "0004"
 down_revision: str | None = "0003"
@@ -65,8 +65,8 @@ def upgrade() -> None:
         sa.Column("card_id", sa.String(length=36), nullable=False),
         sa.Column("bank_code", sa.String(length=16), nullable=False),
         sa.Column("command", sa.String(length=40), nullable=False),
-        sa.Column("sent_at", shared.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("confirmed_at", shared.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("sent_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("confirmed_at", shared.db.tables.UTCDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(
             ["card_id"], ["cards.card_id"], name=op.f("fk_bank_commands_card_id_cards")
         ),
@@ -79,7 +79,7 @@ def upgrade() -> None:
         "expiry_notices",
         sa.Column("card_id", sa.String(length=36), nullable=False),
         sa.Column("days_ahead", sa.Integer(), nullable=False),
-        sa.Column("notified_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("notified_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["card_id"], ["cards.card_id"], name=op.f("fk_expiry_notices_card_id_cards")
         ),

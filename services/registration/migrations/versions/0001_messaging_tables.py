@@ -5,7 +5,7 @@ Revises:
 Create Date: 2026-11-25
 """
 
-from shared.migrations import create_messaging_tables, drop_messaging_tables
+from shared.db.migrations import create_messaging_tables, drop_messaging_tables
 
 revision = "0001"
 down_revision = None

@@ -10,7 +10,7 @@ Create Date: 2026-12-04
 import sqlalchemy as sa
 from alembic import op
 
-from shared.db import UTCDateTime
+from shared.db.tables import UTCDateTime
 
 revision = "0003"
 down_revision = "0002"

@@ -8,7 +8,7 @@ Create Date: 2026-12-04
 import sqlalchemy as sa
 from alembic import op
 
-from shared.db import UTCDateTime
+from shared.db.tables import UTCDateTime
 
 revision = "0004"
 down_revision = "0003"

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-import shared.db
+import shared.db.tables
 
 revision: str = "0002"
 down_revision: str | None = "0001"
@@ -25,7 +25,7 @@ def upgrade() -> None:
         sa.Column("sha256", sa.String(length=64), nullable=False),
         sa.Column("analyser", sa.String(length=40), nullable=False),
         sa.Column("result", sa.JSON(), nullable=False),
-        sa.Column("created_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("sha256", "analyser", name=op.f("pk_face_analyses")),
     )
     op.create_table(
@@ -37,8 +37,8 @@ def upgrade() -> None:
         sa.Column("state", sa.String(length=10), nullable=False),
         sa.Column("active", sa.Boolean(), nullable=False),
         sa.Column("card_id", sa.String(length=36), nullable=True),
-        sa.Column("created_at", shared.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("released_at", shared.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("released_at", shared.db.tables.UTCDateTime(timezone=True), nullable=True),
         sa.Column("release_reason", sa.String(length=60), nullable=True),
         sa.PrimaryKeyConstraint("claim_id", name=op.f("pk_identity_claims")),
         sa.UniqueConstraint("application_id", name=op.f("uq_identity_claims_application_id")),
@@ -59,7 +59,7 @@ def upgrade() -> None:
         sa.Column("actor", sa.String(length=64), nullable=False),
         sa.Column("actor_roles", sa.String(length=120), nullable=False),
         sa.Column("action", sa.String(length=40), nullable=False),
-        sa.Column("at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("audit_id", name=op.f("pk_review_audit")),
     )
     with op.batch_alter_table("review_audit", schema=None) as batch_op:
@@ -81,11 +81,11 @@ def upgrade() -> None:
         sa.Column("id_number_index", sa.String(length=64), nullable=True),
         sa.Column("id_number_masked", sa.String(length=18), nullable=True),
         sa.Column("files", sa.JSON(), nullable=True),
-        sa.Column("created_at", shared.db.UTCDateTime(timezone=True), nullable=False),
-        sa.Column("decided_at", shared.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("created_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", shared.db.tables.UTCDateTime(timezone=True), nullable=True),
         sa.Column("decided_by", sa.String(length=64), nullable=True),
         sa.Column("decision_reason", sa.Text(), nullable=True),
-        sa.Column("cancelled_at", shared.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("cancelled_at", shared.db.tables.UTCDateTime(timezone=True), nullable=True),
         sa.PrimaryKeyConstraint("case_id", name=op.f("pk_verification_cases")),
         sa.UniqueConstraint("application_id", name=op.f("uq_verification_cases_application_id")),
     )
@@ -105,7 +105,7 @@ def upgrade() -> None:
         sa.Column("outcome", sa.String(length=10), nullable=False),
         sa.Column("codes", sa.JSON(), nullable=False),
         sa.Column("detail", sa.Text(), nullable=False),
-        sa.Column("recorded_at", shared.db.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("recorded_at", shared.db.tables.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["case_id"],
             ["verification_cases.case_id"],

@@ -1,7 +1,7 @@
 """Alembic, run programmatically for any service.
 
 Each service keeps only its revision files, in `services/<service>/migrations/versions/`; the
-environment script and the revision template are shared (`shared/alembic/`), so five services
+environment script and the revision template are shared (`shared/db/alembic/`), so five services
 do not carry five copies of the same boilerplate.
 """
 
@@ -15,10 +15,10 @@ from alembic.config import Config
 from sqlalchemy import MetaData
 
 from shared.config import Settings
-from shared.db import add_messaging_tables
+from shared.db.tables import add_messaging_tables
 
 SHARED_SCRIPT_LOCATION = Path(__file__).with_name("alembic")
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
 def versions_dir(service: str) -> Path:

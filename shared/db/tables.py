@@ -1,35 +1,26 @@
-"""SQLAlchemy 2 plumbing: one engine per process, tz-aware UTC timestamps on every backend, and
-the tables every service carries for reliable messaging and idempotent requests.
-
-SQLite (the laptop default) is configured for several processes sharing one file: WAL, a busy
-timeout, and `BEGIN IMMEDIATE` so a transaction that reads and then writes takes the write
-lock up front instead of failing half-way through.
-"""
+"""The tables every service carries for reliable messaging and idempotent requests, their
+naming convention, and the column type that keeps timestamps tz-aware UTC on every backend."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
-from pathlib import Path
+from datetime import UTC
 
 from sqlalchemy import (
     BigInteger,
     Boolean,
     Column,
     DateTime,
-    Engine,
     Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
-    create_engine,
-    event,
 )
-from sqlalchemy.orm import Session, sessionmaker
-from sqlalchemy.pool import StaticPool
 from sqlalchemy.types import TypeDecorator
+
+from shared.time import utcnow
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -38,10 +29,6 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
-
-
-def utcnow() -> datetime:
-    return datetime.now(UTC)
 
 
 def new_id() -> str:
@@ -124,53 +111,3 @@ def add_messaging_tables(metadata: MetaData) -> None:
         Column("response_body", Text, nullable=False),
         Column("created_at", UTCDateTime, nullable=False, default=utcnow),
     )
-
-
-def create_db_engine(url: str, *, pool_size: int = 5) -> Engine:
-    if url.startswith("sqlite"):
-        path = url.split("///", 1)[-1] if "///" in url else ""
-        in_memory = path in ("", ":memory:")
-        if not in_memory:
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(
-            url,
-            connect_args={"timeout": 30, "check_same_thread": False},
-            # An in-memory database lives in its one connection: every session must share it.
-            poolclass=StaticPool if in_memory else None,
-        )
-        _configure_sqlite(engine)
-        return engine
-    return create_engine(
-        url, pool_size=pool_size, max_overflow=5, pool_pre_ping=True, pool_recycle=1800
-    )
-
-
-def _configure_sqlite(engine: Engine) -> None:
-    @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):
-        # Let SQLAlchemy, not pysqlite, decide when transactions begin (pysqlite's own
-        # handling breaks SAVEPOINT and defers BEGIN past the first read).
-        dbapi_connection.isolation_level = None
-        cursor = dbapi_connection.cursor()
-        cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA synchronous=NORMAL")
-        cursor.execute("PRAGMA foreign_keys=ON")
-        cursor.execute("PRAGMA busy_timeout=30000")
-        cursor.close()
-
-    @event.listens_for(engine, "begin")
-    def _on_begin(connection):
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
-
-
-def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
-
-
-def is_postgresql(engine_or_session) -> bool:
-    bind = (
-        engine_or_session.get_bind()
-        if isinstance(engine_or_session, Session)
-        else engine_or_session
-    )
-    return bind.dialect.name == "postgresql"

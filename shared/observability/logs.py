@@ -14,7 +14,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from shared.pii import mask_id_number
+from shared.personal_data.protection import mask_id_number
 
 _context: contextvars.ContextVar[dict[str, str] | None] = contextvars.ContextVar(
     "sscard_log_context", default=None

@@ -3,7 +3,7 @@
 from alembic import context
 from sqlalchemy import text
 
-from shared.db import create_db_engine
+from shared.db.engine import create_db_engine
 
 config = context.config
 metadata = config.attributes["metadata"]

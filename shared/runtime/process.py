@@ -1,4 +1,4 @@
-"""Starts one process of one service: `python -m shared.process <service> web|worker|relay`.
+"""Starts one process of one service: `python -m shared.runtime.process <service> web|worker|relay`.
 
 `make run` (through deploy/Procfile) and docker-compose start every process this same way, so
 the two cannot drift apart. The web role serves the service's `create_app()` with gunicorn.
@@ -81,7 +81,7 @@ def serve_web(service: str) -> None:
             (settings.var_dir / "run").mkdir(parents=True, exist_ok=True)
 
         def load(self):
-            from shared.logs import configure_logging
+            from shared.observability.logs import configure_logging
 
             configure_logging(service, level=settings.log_level, json_lines=settings.log_json)
             return factory()
@@ -100,10 +100,10 @@ def run_module(service: str, role: str) -> None:
 
 
 def run_relay(service: str) -> None:
-    from shared.logs import configure_logging
+    from shared.db.migrations import service_metadata
+    from shared.db.uow import Database
     from shared.messaging.relay import run_relay as relay_main
-    from shared.migrations import service_metadata
-    from shared.uow import Database
+    from shared.observability.logs import configure_logging
 
     settings = load_settings(service)
     configure_logging(f"{service}-relay", level=settings.log_level, json_lines=settings.log_json)
@@ -120,7 +120,7 @@ def print_endpoints() -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m shared.process", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m shared.runtime.process", description=__doc__)
     parser.add_argument("service", nargs="?", choices=(*SERVICES, *SIMULATORS))
     parser.add_argument("role", nargs="?", help="web, relay, worker, or another entry module")
     parser.add_argument("--print-endpoints", action="store_true")
@@ -130,7 +130,7 @@ def main(argv: list[str] | None = None) -> None:
         return
     if not args.service or not args.role:
         parser.error("service and role are required")
-    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
     _prepare_metrics_dir(args.service, load_settings(args.service))
     if args.role == "web":
         serve_web(args.service)

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import MetaData, text
 from sqlalchemy.orm import Session
 
-from shared.db import create_db_engine, is_postgresql, make_session_factory
+from shared.db.engine import create_db_engine, is_postgresql, make_session_factory
 from shared.messaging.envelope import Event, new_event
 from shared.messaging.inbox import Inbox
 from shared.messaging.outbox import Outbox

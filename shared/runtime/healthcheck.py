@@ -1,5 +1,5 @@
-"""Container health checks without curl: `python -m shared.healthcheck http URL` or
-`python -m shared.healthcheck file PATH --max-age SECONDS`.
+"""Container health checks without curl: `python -m shared.runtime.healthcheck http URL` or
+`python -m shared.runtime.healthcheck file PATH --max-age SECONDS`.
 
 Processes without an HTTP port (workers, relays) prove they are alive by touching a heartbeat
 file (`SSCARD_HEARTBEAT_FILE`) from their main loop while they are connected and working.
@@ -46,7 +46,9 @@ def check_file(path: str, max_age: float) -> bool:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m shared.healthcheck", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m shared.runtime.healthcheck", description=__doc__
+    )
     modes = parser.add_subparsers(dest="mode", required=True)
     http = modes.add_parser("http")
     http.add_argument("url")

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
-    from shared.uow import Database
+    from shared.db.uow import Database
 
 log = logging.getLogger(__name__)
 

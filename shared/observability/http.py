@@ -22,8 +22,8 @@ from prometheus_client import (
 )
 from prometheus_client.core import GaugeMetricFamily
 
-from shared.logs import log_info_line, reset_log_context, set_log_context
 from shared.messaging.connection import connection_parameters
+from shared.observability.logs import log_info_line, reset_log_context, set_log_context
 from shared.web.problems import problem
 
 log = logging.getLogger("sscard.access")
