@@ -25,7 +25,7 @@ from services.printing.use_cases.seed import (
 from services.registration.domain.accounts import AccountExists
 from shared.config import Settings, load_settings, service_url
 from shared.db.uow import UnitOfWork
-from shared.sms import carrier_verify_url
+from shared.peers.sms import carrier_verify_url
 from sscardctl.staff import create_staff_account
 
 SEED_DIR = Path(__file__).resolve().parent.parent / "deploy" / "seed"

@@ -18,7 +18,7 @@ from shared.auth.service_tokens import ServiceTokenClient
 from shared.config import Settings
 from shared.db.hot_reads import HotReads
 from shared.db.uow import Database
-from shared.personal_data.identity_registry import IdentityRegistryClient
+from shared.peers.identity_registry import IdentityRegistryClient
 from shared.personal_data.protection import FieldCipher, FileCipher
 from shared.web.app import current_deps
 

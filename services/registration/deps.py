@@ -24,9 +24,9 @@ from services.registration.domain.throttle import LoginThrottle
 from shared.auth.keys import KeyRing
 from shared.config import Settings
 from shared.db.uow import Database
-from shared.personal_data.identity_registry import IdentityRegistryClient
+from shared.peers.identity_registry import IdentityRegistryClient
+from shared.peers.sms import CarrierCheck, HttpSmsSender, SmsSender
 from shared.personal_data.protection import FieldCipher
-from shared.sms import CarrierCheck, HttpSmsSender, SmsSender
 from shared.time import utcnow
 from shared.web.app import current_deps
 

@@ -19,7 +19,7 @@ from services.verification.domain.rules import CheckRules
 from shared.auth.service_tokens import ServiceTokenClient
 from shared.config import Settings
 from shared.db.uow import Database
-from shared.personal_data.identity_registry import IdentityRegistryClient
+from shared.peers.identity_registry import IdentityRegistryClient
 from shared.personal_data.protection import FieldCipher
 from shared.web.app import current_deps
 

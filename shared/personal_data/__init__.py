@@ -1,2 +1,1 @@
-"""Personal data: the resident ID number, the identity registry it is checked against, and
-how such data is encrypted, indexed and masked."""
+"""Personal data: the resident ID number, and how such data is encrypted, indexed and masked."""

@@ -20,8 +20,8 @@ from services.registration import models
 from services.registration.deps import Dependencies
 from shared.config import load_settings
 from shared.errors import TransientError
+from shared.peers.sms import CarrierCheckUnavailable, MemorySmsSender
 from shared.personal_data.resident_id import check_character, normalise
-from shared.sms import CarrierCheckUnavailable, MemorySmsSender
 from shared.testing.memory import memory_database
 from shared.testing.tokens import TEST_SERVICE_SECRET
 from tests.support.identity_registry import RegistryServer

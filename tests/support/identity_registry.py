@@ -1,5 +1,5 @@
 """The identity registry simulator's real app on a real local port, for tests of code that asks
-the registry (shared/personal_data/identity_registry.py and its callers)."""
+the registry (shared/peers/identity_registry.py and its callers)."""
 
 from __future__ import annotations
 

@@ -1,5 +1,5 @@
 """The SMS gateway simulator's real app on a real local port, for tests of the code that sends
-texts or asks the carriers' real-name check (shared/sms.py and its callers)."""
+texts or asks the carriers' real-name check (shared/peers/sms.py and its callers)."""
 
 from __future__ import annotations
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import logging
 
 from shared.config import Settings
-from shared.personal_data.identity_registry import IdentityRegistryClient
+from shared.peers.identity_registry import IdentityRegistryClient
 
 
 def identity_registry(settings: Settings) -> IdentityRegistryClient:

@@ -7,7 +7,7 @@ import base64
 import pytest
 
 from shared.errors import TransientError
-from shared.personal_data.identity_registry import IdentityRegistryClient
+from shared.peers.identity_registry import IdentityRegistryClient
 from simulators.identity_registry.app import SEED_FILE, create_app, seed
 from simulators.identity_registry.store import PeopleStore
 from tests.support import images

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 import requests
 
-from shared.sms import CarrierCheck
+from shared.peers.sms import CarrierCheck
 from sscardctl.seed import demo_phones, seed_carrier_subscribers
 from tests.support.sms_gateway import SmsGatewayServer
 

@@ -1,4 +1,4 @@
-"""shared/sms.py against the SMS gateway simulator on a real local port: texts handed over,
+"""shared/peers/sms.py against the SMS gateway simulator on a real local port: texts handed over,
 the carriers' real-name check, and every failure a transient error that names nobody."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from shared.errors import TransientError
-from shared.sms import (
+from shared.peers.sms import (
     CarrierCheck,
     CarrierCheckUnavailable,
     HttpSmsSender,
