@@ -27,6 +27,7 @@ from shared.config import SERVICES, Settings, env_name, load_settings
 from shared.messaging.broker_admin import (
     BrokerAdmin,
     apply_grant,
+    apply_grants,
     broker_admin,
     credentials_of,
     vhost_of,
@@ -80,19 +81,25 @@ def _stored_password(settings: Settings, user: str) -> str:
     return password
 
 
-def _credential(settings: Settings, admin: BrokerAdmin, variable: str, grant: Grant) -> Credential:
-    """Applies `grant` with the user and password of `variable`'s URL when it is set, else
-    with a stored demo password; returns the URL the process is to use."""
-    given = settings.environ.get(variable)
-    if given:
-        user, password = credentials_of(given)
-        grant = replace(grant, user=user)
-        url = given
-    else:
-        password = _stored_password(settings, grant.user)
-        url = with_credentials(settings.amqp_url, grant.user, password)
-    apply_grant(admin, vhost_of(settings.amqp_url), grant, password)
-    return Credential(variable, grant.user, url)
+def _credentials(
+    settings: Settings, admin: BrokerAdmin, wanted: list[tuple[str, Grant]]
+) -> list[Credential]:
+    """Applies each `(variable, grant)` with the user and password of `variable`'s URL when
+    it is set, else with a stored demo password; returns the URLs the processes are to use."""
+    credentials, grants = [], []
+    for variable, grant in wanted:
+        given = settings.environ.get(variable)
+        if given:
+            user, password = credentials_of(given)
+            grant = replace(grant, user=user)
+            url = given
+        else:
+            password = _stored_password(settings, grant.user)
+            url = with_credentials(settings.amqp_url, grant.user, password)
+        grants.append((grant, password))
+        credentials.append(Credential(variable, grant.user, url))
+    apply_grants(admin, vhost_of(settings.amqp_url), grants)
+    return credentials
 
 
 def declare_topology_as_admin(settings: Settings) -> None:
@@ -109,15 +116,11 @@ def setup(environ: dict[str, str] | None = None) -> list[Credential]:
     settings = _settings(environ)
     declare_topology_as_admin(settings)
     admin = broker_admin(settings.amqp_url, settings.environ)
-    return [
-        _credential(
-            settings,
-            admin,
-            env_name(service, "AMQP_URL"),
-            service_grant(service, _prefix(settings)),
-        )
+    wanted = [
+        (env_name(service, "AMQP_URL"), service_grant(service, _prefix(settings)))
         for service in SERVICES
     ]
+    return _credentials(settings, admin, wanted)
 
 
 def seed_bank_codes() -> list[str]:
@@ -128,10 +131,10 @@ def demo_banks(environ: dict[str, str] | None = None) -> list[Credential]:
     """A user for every demo bank, for the partner bank simulator."""
     settings = _settings(environ)
     admin = broker_admin(settings.amqp_url, settings.environ)
-    return [
-        _credential(settings, admin, BANK_URL_PREFIX + code, bank_grant(code, _prefix(settings)))
-        for code in seed_bank_codes()
+    wanted = [
+        (BANK_URL_PREFIX + code, bank_grant(code, _prefix(settings))) for code in seed_bank_codes()
     ]
+    return _credentials(settings, admin, wanted)
 
 
 def write_env_file(path: Path, credentials: list[Credential]) -> None:
