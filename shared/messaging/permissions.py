@@ -116,10 +116,12 @@ def service_grant(service: str, prefix: str = "") -> Grant:
     if owned_event_types(service):
         write.append(re.escape(EVENTS_EXCHANGE))
     if owned_event_types(service, PRINT_EXCHANGE):
-        # Printing sends print messages and declares each bank's print queue.
+        # Printing sends print messages and declares each bank's print queue (declaring a
+        # queue with a dead-letter exchange takes read on the queue too; printing wrote every
+        # message in it anyway).
         write += [re.escape(PRINT_EXCHANGE), r"print\..*"]
         configure.append(r"print\..*")
-        read.append(re.escape(PRINT_EXCHANGE))
+        read += [re.escape(PRINT_EXCHANGE), r"print\..*"]
     for exchange in TOPIC_EXCHANGES:
         if consumed_routing_keys(service, exchange):
             read.append(re.escape(exchange))
