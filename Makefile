@@ -35,9 +35,11 @@ migrate: install ## bring every service's database to the newest schema
 
 run: migrate ## start every service, worker, relay and simulator in the foreground (Ctrl-C stops all)
 	@rm -rf var/metrics
+	$(BIN)/sscardctl broker setup --env-file var/broker.env
+	$(BIN)/sscardctl broker demo-banks --env-file var/broker.env
 	$(BIN)/sscardctl seed
 	@$(BIN)/python -m shared.runtime.process --print-endpoints
-	PATH=$(CURDIR)/$(BIN):$$PATH exec $(BIN)/honcho --procfile deploy/Procfile --app-root . start
+	set -a && . var/broker.env && set +a && PATH=$(CURDIR)/$(BIN):$$PATH exec $(BIN)/honcho --procfile deploy/Procfile --app-root . start
 
 test: install ## run the whole test suite against the real RabbitMQ and PostgreSQL
 	$(BIN)/python -m pytest

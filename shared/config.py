@@ -177,7 +177,10 @@ def load_settings(service: str, environ: dict[str, str] | None = None) -> Settin
         database_url=normalise_database_url(
             _env(env_name(service, "DATABASE_URL"), default_db, environ)
         ),
-        amqp_url=_env("AMQP_URL", DEFAULT_AMQP_URL, environ),
+        # Each service connects as its own broker user (`sscardctl broker setup`).
+        amqp_url=_env(
+            env_name(service, "AMQP_URL"), _env("AMQP_URL", DEFAULT_AMQP_URL, environ), environ
+        ),
         var_dir=var_dir,
         registration_url=service_url("registration", environ),
         identity_registry_url=_env(

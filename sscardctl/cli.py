@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 from sqlalchemy.exc import DBAPIError
 
 from shared.config import SERVICES, load_settings
+from shared.messaging.broker_admin import BrokerAdminError
+from shared.messaging.permissions import InvalidBankCode
 from sscardctl import operations, staff
 
 
@@ -72,6 +75,63 @@ def cmd_keys_rotate(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_broker_setup(args: argparse.Namespace) -> int:
+    from sscardctl import broker
+
+    credentials = broker.setup()
+    for credential in credentials:
+        print(f"{credential.name}: broker user {credential.user}, its own permissions only")
+    if args.env_file:
+        broker.write_env_file(Path(args.env_file), credentials)
+        print(f"wrote each process's broker URL to {args.env_file}")
+    return 0
+
+
+def cmd_broker_demo_banks(args: argparse.Namespace) -> int:
+    from sscardctl import broker
+
+    credentials = broker.demo_banks()
+    for credential in credentials:
+        print(f"{credential.name}: broker user {credential.user} (demo bank)")
+    if args.env_file:
+        broker.write_env_file(Path(args.env_file), credentials)
+        print(f"wrote the simulator's bank URLs to {args.env_file}")
+    return 0
+
+
+def cmd_banks_onboard(args: argparse.Namespace) -> int:
+    from sscardctl import broker
+
+    credential, password = broker.onboard_bank(args.bank_code)
+    print(f"broker user: {credential.user}")
+    print(f"password:    {password}")
+    print(f"may read:    queue print.{args.bank_code} (nothing else)")
+    print(
+        f"may publish: exchange sscard.bank-feedback, routing keys bank.{args.bank_code}.<status>"
+    )
+    print("The password is shown only this once: hand it to the bank over a secure channel.")
+    return 0
+
+
+def cmd_banks_offboard(args: argparse.Namespace) -> int:
+    from sscardctl import broker
+
+    if not broker.offboard_bank(args.bank_code):
+        raise CommandFailed(f"bank {args.bank_code} has no broker user")
+    print(f"removed the broker user of bank {args.bank_code} and closed its connections")
+    return 0
+
+
+def cmd_tls_self_signed(args: argparse.Namespace) -> int:
+    from sscardctl.tls import self_signed
+
+    hosts = args.host or ["localhost", "rabbitmq"]
+    for path in self_signed(Path(args.directory), hosts, days=args.days):
+        print(f"wrote {path}")
+    print("for a trial only: give banks ca_certificate.pem; production uses your own CA")
+    return 0
+
+
 def cmd_seed(_args: argparse.Namespace) -> int:
     from sscardctl.seed import run_seed
 
@@ -108,12 +168,53 @@ def build_parser() -> argparse.ArgumentParser:
     )
     seed.set_defaults(run=cmd_seed)
     staff.register(commands)
+    _register_broker(commands)
     keys = commands.add_parser("keys", help="token signing keys")
     key_actions = keys.add_subparsers(dest="keys_command", required=True)
     rotate = key_actions.add_parser("rotate", help="sign with a new key; older tokens stay valid")
     rotate.add_argument("--service", required=True, choices=("registration",))
     rotate.set_defaults(run=cmd_keys_rotate)
     return parser
+
+
+def _register_broker(commands) -> None:
+    broker = commands.add_parser("broker", help="the broker's users and topology")
+    actions = broker.add_subparsers(dest="broker_command", required=True)
+    setup = actions.add_parser(
+        "setup", help="declare the topology; one broker user per service, with its own rights"
+    )
+    setup.add_argument("--env-file", help="write each process's <SERVICE>_AMQP_URL here")
+    setup.set_defaults(run=cmd_broker_setup)
+    demo = actions.add_parser("demo-banks", help="broker users for the demo partner banks")
+    demo.add_argument("--env-file", help="write PARTNER_BANK_AMQP_URL_<CODE> lines here")
+    demo.set_defaults(run=cmd_broker_demo_banks)
+
+    banks = commands.add_parser("banks", help="partner banks' broker users")
+    bank_actions = banks.add_subparsers(dest="banks_command", required=True)
+    onboard = bank_actions.add_parser(
+        "onboard", help="create the bank's broker user; prints its password once"
+    )
+    onboard.add_argument("bank_code")
+    onboard.set_defaults(run=cmd_banks_onboard)
+    offboard = bank_actions.add_parser(
+        "offboard", help="remove the bank's broker user and close its connections"
+    )
+    offboard.add_argument("bank_code")
+    offboard.set_defaults(run=cmd_banks_offboard)
+
+    tls = commands.add_parser("tls", help="certificates for the broker's AMQPS listener")
+    tls_actions = tls.add_subparsers(dest="tls_command", required=True)
+    self_signed = tls_actions.add_parser(
+        "self-signed", help="a private CA and a server certificate, for a trial"
+    )
+    self_signed.add_argument("directory")
+    self_signed.add_argument(
+        "--host",
+        action="append",
+        help="a name or address banks connect to (repeatable; default: localhost, rabbitmq)",
+    )
+    self_signed.add_argument("--days", type=int, default=365)
+    self_signed.set_defaults(run=cmd_tls_self_signed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -124,6 +225,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"sscardctl: {exc}", file=sys.stderr)
         return 1
     except operations.Unreachable as exc:
+        print(f"sscardctl: {exc}", file=sys.stderr)
+        return 1
+    except (BrokerAdminError, InvalidBankCode) as exc:
         print(f"sscardctl: {exc}", file=sys.stderr)
         return 1
     except DBAPIError as exc:

@@ -41,17 +41,24 @@ class Dependencies:
         return IdNumberCipher(FieldCipher(self.settings.pii_key()))
 
     @cached_property
+    def service_tokens(self) -> ServiceTokenClient:
+        """This process's one service token (the shell's revocation list uses it too), asked
+        for with the accounts timeout: a slow registration is a quick 503 here."""
+        return ServiceTokenClient(
+            self.settings.registration_url,
+            self.settings.service,
+            self.settings.internal_secret(),
+            timeout=self.options.accounts_timeout_seconds,
+        )
+
+    @cached_property
     def accounts(self) -> AccountsClient:
         """The registration service's identity check, with short timeouts: a slow registration
         turns into quick 503s here, not into this service's workers all waiting."""
         timeout = self.options.accounts_timeout_seconds
-        tokens = ServiceTokenClient(
-            self.settings.registration_url,
-            self.settings.service,
-            self.settings.internal_secret(),
-            timeout=timeout,
+        return AccountsClient(
+            self.options.accounts_url, self.service_tokens, timeout=(1.0, timeout)
         )
-        return AccountsClient(self.options.accounts_url, tokens, timeout=(1.0, timeout))
 
     @cached_property
     def identity_registry(self) -> IdentityRegistryClient:

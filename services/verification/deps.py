@@ -45,7 +45,7 @@ class Dependencies:
         return identity_registry(self.settings)
 
     @cached_property
-    def tokens(self) -> ServiceTokenClient:
+    def service_tokens(self) -> ServiceTokenClient:
         settings = self.settings
         return ServiceTokenClient(
             settings.registration_url, settings.service, settings.internal_secret()
@@ -53,7 +53,7 @@ class Dependencies:
 
     @cached_property
     def files(self) -> ClaimedFiles:
-        return ClaimedFiles(self.tokens)
+        return ClaimedFiles(self.service_tokens)
 
     @cached_property
     def analyser(self) -> FaceAnalyser:

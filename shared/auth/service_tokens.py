@@ -27,7 +27,8 @@ class ServiceTokenClient:
     From `renew_before` seconds before expiry one caller renews it while the others go on using
     the token in hand, and a failed renewal (registration slow or down) keeps the token in hand
     until `min_remaining` seconds before its expiry, asking again every `retry_interval`
-    seconds: a busy registration service does not hold up every call to a peer."""
+    seconds: a busy registration service does not hold up every call to a peer. Without a token
+    in hand, a fetch that failed less than `retry_interval` seconds ago fails the next at once."""
 
     def __init__(
         self,
@@ -50,6 +51,7 @@ class ServiceTokenClient:
         self._token: str | None = None
         self._expires_at = 0.0
         self._attempted_at = float("-inf")
+        self._failed = False
         self._lock = threading.Lock()
 
     def token(self) -> str:
@@ -70,7 +72,12 @@ class ServiceTokenClient:
                     self._lock.release()
             return self._token or token
         with self._lock:
-            if self._token is None or time.monotonic() >= self._expires_at - self.min_remaining:
+            now = time.monotonic()
+            if self._token is None or now >= self._expires_at - self.min_remaining:
+                if now - self._attempted_at < self.retry_interval and self._failed:
+                    # It failed a moment ago (the revocation list's first refresh, say): answer
+                    # at once rather than wait on a slow registration twice in one request.
+                    raise TransientError("cannot obtain a service token: registration failed")
                 self._fetch()
             assert self._token is not None
             return self._token
@@ -88,7 +95,9 @@ class ServiceTokenClient:
             body = response.json()
             token, lifetime = body["access_token"], int(body["expires_in"])
         except (requests.RequestException, ValueError, KeyError, TypeError) as exc:
+            self._failed = True
             raise TransientError(f"cannot obtain a service token: {exc}") from exc
+        self._failed = False
         self._token = token
         # From when it was asked for: the token's own clock started no later.
         self._expires_at = started + lifetime

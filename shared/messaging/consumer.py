@@ -10,7 +10,8 @@ down with it.
 Fates:
 - handled, or already in the inbox → ack;
 - transient failure → republished to the next delay tier (`<service>.retry.<N>ms`), then ack;
-- permanent failure (malformed, unknown type, no handler, a business rule said no) or delay
+- permanent failure (malformed, unknown type, no handler, a business rule said no, an event
+  whose `source` is not its type's owner or whose routing key is not its type) or delay
   tiers exhausted → republished to `<service>.dlq` with the error in its headers, then ack;
 - consumer killed mid-handler → the broker redelivers; the inbox makes it take effect once;
 - database unreachable → the batch is held, unacked, and retried in-process with backoff
@@ -43,6 +44,7 @@ from shared.db.uow import Database, UnitOfWork
 from shared.errors import DomainError, PermanentMessageError
 from shared.messaging.connection import CONNECTION_ERRORS, backoff_delays, connection_parameters
 from shared.messaging.envelope import Event, parse_event
+from shared.messaging.permissions import origin_problem
 from shared.messaging.topology import (
     DEAD_LETTER_EXCHANGE,
     HEADER_DELAY,
@@ -340,6 +342,9 @@ class ConsumerRunner:
             for index, delivery in enumerate(deliveries):
                 try:
                     event = parse_event(delivery.body, routing_key=delivery.original_routing_key)
+                    refused = origin_problem(event.type, event.source, event.routing_key)
+                    if refused:
+                        raise PermanentMessageError(f"forged or misrouted event: {refused}")
                     handler = self.handlers.get(event.type)
                     if handler is None:
                         raise PermanentMessageError(

@@ -16,6 +16,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from pika.exceptions import ChannelClosedByBroker
+
 from shared.config import SERVICES, Settings
 from shared.messaging.events import (
     BANK_FEEDBACK_EXCHANGE,
@@ -139,9 +141,29 @@ def quorum_arguments(settings: Settings, dead_letter_routing_key: str) -> dict:
     }
 
 
+def _exists(channel, kind: str, name: str) -> bool:
+    """A passive declare on a channel of its own (a missing one closes that channel). Needs
+    no permission, so a service's user can check what it may not declare."""
+    probe = channel.connection.channel()
+    try:
+        if kind == "exchange":
+            probe.exchange_declare(exchange=name, passive=True)
+        else:
+            probe.queue_declare(queue=name, passive=True)
+    except ChannelClosedByBroker as exc:
+        if exc.reply_code == 404:
+            return False
+        raise
+    probe.close()
+    return True
+
+
 def declare_exchanges(channel) -> None:
+    """Declares the exchanges that do not exist yet. Only an administrator (the setup step,
+    tests) may create them; a service's user finds them there."""
     for name, kind in EXCHANGES.items():
-        channel.exchange_declare(exchange=name, exchange_type=kind, durable=True)
+        if not _exists(channel, "exchange", name):
+            channel.exchange_declare(exchange=name, exchange_type=kind, durable=True)
 
 
 def declare_service_queues(channel, settings: Settings, service: str) -> None:
@@ -189,7 +211,21 @@ def declare_print_queue(channel, settings: Settings, bank_code: str) -> None:
 
 def declare_topology(channel, settings: Settings) -> None:
     """Everything but the per-bank print queues (the printing service declares those as banks
-    are added). Idempotent; safe to call from every process on every (re)connect."""
+    are added). Idempotent; safe to call from every process on every (re)connect.
+
+    A process declares (and binds) its own service's queues every time; another service's
+    queues only when they do not exist yet. A service connecting as its own broker user may
+    configure nothing else (docs/operations.md, "Broker users"): `sscardctl broker setup`
+    has declared the rest before it started."""
+    declare_exchanges(channel)
+    for service in SERVICES:
+        if service == settings.service or not _exists(channel, "queue", dead_letter_queue(service)):
+            declare_service_queues(channel, settings, service)
+
+
+def declare_full_topology(channel, settings: Settings) -> None:
+    """What `sscardctl broker setup` declares as the administrator before any service starts:
+    every exchange, and every service's queues with their current bindings."""
     declare_exchanges(channel)
     for service in SERVICES:
         declare_service_queues(channel, settings, service)

@@ -13,7 +13,7 @@ import subprocess
 import urllib.parse
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 
 import psycopg
 from psycopg import sql
@@ -29,9 +29,12 @@ def database_backend() -> str:
     return os.environ.get("SSCARD_TEST_DB", "postgresql")
 
 
-def _rabbitmqctl(*args: str) -> None:
+def _rabbitmqctl(*args: str) -> str:
     command = shutil.which("rabbitmqctl") or "/usr/sbin/rabbitmqctl"
-    subprocess.run([command, *args], check=True, capture_output=True, timeout=60)  # noqa: S603
+    result = subprocess.run(  # noqa: S603
+        [command, *args], check=True, capture_output=True, timeout=60, text=True
+    )
+    return result.stdout
 
 
 def _amqp_url_for(vhost: str) -> str:
@@ -39,9 +42,36 @@ def _amqp_url_for(vhost: str) -> str:
     return urllib.parse.urlunsplit(parts._replace(path="/" + urllib.parse.quote(vhost, safe="")))
 
 
+def vhost_user_prefix(amqp_url: str) -> str:
+    """Broker users are global, not per vhost: a test names the ones it makes with this
+    prefix (`SSCARD_BROKER_USER_PREFIX`), and they go when its vhost goes."""
+    vhost = urllib.parse.unquote(urllib.parse.urlsplit(amqp_url).path.lstrip("/"))
+    return f"{vhost}-"
+
+
+def _delete_users_with_prefix(prefix: str) -> None:
+    listing = _rabbitmqctl("-q", "list_users", "--no-table-headers")
+    names = [
+        line.split("\t", 1)[0]
+        for line in listing.splitlines()
+        if line.split("\t", 1)[0].startswith(prefix)
+    ]
+    if names:
+        # One call for all of them: each rabbitmqctl start costs a second.
+        binaries = ",".join(f'<<"{name}">>' for name in names)
+        with suppress(subprocess.CalledProcessError):
+            _rabbitmqctl(
+                "-q",
+                "eval",
+                "lists:foreach(fun(U) -> rabbit_auth_backend_internal:delete_user(U, "
+                f'<<"sscard-tests">>) end, [{binaries}]).',
+            )
+
+
 @contextmanager
 def isolated_vhost(label: str = "test") -> Iterator[str]:
-    """A new, empty vhost for the duration; yields its AMQP URL."""
+    """A new, empty vhost for the duration; yields its AMQP URL. Broker users named with
+    `vhost_user_prefix` are removed with it."""
     vhost = f"sscard-{label}-{uuid.uuid4().hex[:10]}"
     user = urllib.parse.urlsplit(RABBITMQ_URL).username or "guest"
     _rabbitmqctl("add_vhost", vhost)
@@ -50,6 +80,7 @@ def isolated_vhost(label: str = "test") -> Iterator[str]:
         yield _amqp_url_for(vhost)
     finally:
         _rabbitmqctl("delete_vhost", vhost)
+        _delete_users_with_prefix(f"{vhost}-")
 
 
 def close_all_broker_connections(amqp_url: str, reason: str = "test: the broker drops us") -> None:

@@ -87,6 +87,11 @@ class ServiceContext:
 
     @cached_property
     def service_tokens(self) -> ServiceTokenClient:
+        """The process's one service token: the service's own (`deps.service_tokens`) where its
+        dependencies hold one, so the shell and the service never ask for two."""
+        own = getattr(self.deps, "service_tokens", None)
+        if isinstance(own, ServiceTokenClient):
+            return own
         return ServiceTokenClient(
             self.settings.registration_url, self.settings.service, self.settings.internal_secret()
         )

@@ -102,9 +102,19 @@ class MalformedPrintMessage(Exception):
 
 class PartnerBank:
     def __init__(
-        self, settings: BankSettings, keys: SigningKeys | None = None, stats: Stats | None = None
+        self,
+        settings: BankSettings,
+        keys: SigningKeys | None = None,
+        stats: Stats | None = None,
+        *,
+        bank_code: str | None = None,
+        amqp_url: str | None = None,
     ) -> None:
+        # The settings are shared (the control endpoint changes them while banks run); a bank
+        # with a broker user of its own has its own code and URL besides.
         self.settings = settings
+        self._own_code = bank_code
+        self._amqp_url = amqp_url or settings.amqp_url
         self.keys = keys or SigningKeys(settings.printing_url)
         self.stats = stats or Stats()
         self._stop = threading.Event()
@@ -137,7 +147,7 @@ class PartnerBank:
                 connection.add_callback_threadsafe(lambda: None)
 
     def _session(self) -> None:
-        params = pika.URLParameters(self.settings.amqp_url)
+        params = pika.URLParameters(self._amqp_url)
         params.heartbeat = self.settings.heartbeat
         params.blocked_connection_timeout = 60
         params.client_properties = {"connection_name": "partner-bank-simulator"}
@@ -170,6 +180,8 @@ class PartnerBank:
 
     # -- which queues -----------------------------------------------------------------------
     def bank_codes(self) -> list[str]:
+        if self._own_code:
+            return [self._own_code]
         if self.settings.bank_codes:
             return list(self.settings.bank_codes)
         try:
@@ -212,7 +224,8 @@ class PartnerBank:
             self._consuming.add(code)
             log.info("consuming %s", queue)
         with self.stats.lock:
-            self.stats.banks = sorted(self._consuming)
+            # Banks with users of their own each run a PartnerBank; they share the stats.
+            self.stats.banks = sorted(set(self.stats.banks) | self._consuming)
         return complete
 
     # -- a print message arrives ------------------------------------------------------------
@@ -387,18 +400,45 @@ class PartnerBank:
         return True
 
 
+def banks_for(settings: BankSettings) -> list[PartnerBank]:
+    """One bank per own broker user when they are given, else one for every bank code on
+    `AMQP_URL` (a development broker's all-powerful user)."""
+    if not settings.bank_urls:
+        return [PartnerBank(settings)]
+    keys = SigningKeys(settings.printing_url)
+    stats = Stats()
+    return [
+        PartnerBank(settings, keys, stats, bank_code=code, amqp_url=url)
+        for code, url in sorted(settings.bank_urls.items())
+    ]
+
+
 def main() -> None:
     from simulators.partner_bank.control import ControlServer
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s partner-bank %(message)s")
     logging.getLogger("pika").setLevel(logging.WARNING)
     settings = BankSettings.from_environment()
-    bank = PartnerBank(settings)
-    control = ControlServer(settings, bank.stats).start()
-    signal.signal(signal.SIGTERM, bank.stop)
-    signal.signal(signal.SIGINT, bank.stop)
+    banks = banks_for(settings)
+    control = ControlServer(settings, banks[0].stats).start()
+
+    def stop(*_args) -> None:
+        for bank in banks:
+            bank.stop()
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
     log.info("health and control on http://%s:%d", settings.host, settings.port)
+    threads = [
+        threading.Thread(target=bank.run, name=f"bank-{index}", daemon=True)
+        for index, bank in enumerate(banks[1:], start=1)
+    ]
+    for thread in threads:
+        thread.start()
     try:
-        bank.run()
+        banks[0].run()
     finally:
+        stop()
+        for thread in threads:
+            thread.join(10)
         control.stop()

@@ -5,6 +5,8 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
+BANK_URL_PREFIX = "PARTNER_BANK_AMQP_URL_"
+
 
 def _codes(text: str) -> tuple[str, ...]:
     return tuple(code.strip() for code in text.split(",") if code.strip())
@@ -25,6 +27,9 @@ class BankSettings:
     bank_refresh_seconds: float = 30.0
     retry_seconds: float = 5.0
     heartbeat: int = 30
+    # Each bank's own broker user (`PARTNER_BANK_AMQP_URL_<CODE>`, from `sscardctl banks
+    # onboard` or `sscardctl broker demo-banks`): one connection per bank, as a real bank has.
+    bank_urls: dict[str, str] = field(default_factory=dict, repr=False)
 
     @classmethod
     def from_environment(cls, environ: dict[str, str] | None = None) -> BankSettings:
@@ -50,4 +55,9 @@ class BankSettings:
             ),
             retry_seconds=float(get("PARTNER_BANK_RETRY_SECONDS", str(cls.retry_seconds))),
             heartbeat=int(get("PARTNER_BANK_HEARTBEAT", str(cls.heartbeat))),
+            bank_urls={
+                name.removeprefix(BANK_URL_PREFIX): value
+                for name, value in env.items()
+                if name.startswith(BANK_URL_PREFIX) and value
+            },
         )

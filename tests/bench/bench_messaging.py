@@ -121,7 +121,7 @@ METADATA = new_metadata()
 def _producer(amqp_url: str, database_url: str, count: int, per_transaction: int = 100) -> None:
     database = Database(database_url, METADATA)
     for _ in range(count // per_transaction):
-        with UnitOfWork(database, "bench") as uow:
+        with UnitOfWork(database, "verification") as uow:  # its type's owner (issue 17)
             for _ in range(per_transaction):
                 uow.add_event(EVENT_TYPE, _data())
             uow.commit()

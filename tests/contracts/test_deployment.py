@@ -21,9 +21,10 @@ from shared.config import DEFAULT_PORTS
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
 SERVICES = COMPOSE["services"]
-ONE_SHOTS = {"migrate", "seed"}
+ONE_SHOTS = {"migrate", "seed", "broker-setup", "demo-bank-users"}
 INFRASTRUCTURE = {"postgres", "rabbitmq"}
 SIMULATORS = {"identity-registry", "partner-bank", "sms-gateway"}
+DEMO_ONLY = SIMULATORS | {"seed", "demo-bank-users"}
 
 
 def procfile() -> dict[str, list[str]]:
@@ -75,9 +76,9 @@ def test_everything_has_a_health_check_and_waits_for_what_it_needs():
 
 def test_simulators_and_demo_seed_only_run_in_the_demo_profile():
     assert "identity-registry" in SERVICES
-    for name in (SIMULATORS | {"seed"}) & set(SERVICES):
+    for name in DEMO_ONLY & set(SERVICES):
         assert SERVICES[name]["profiles"] == ["demo"]
-    for name in set(SERVICES) - SIMULATORS - {"seed"}:
+    for name in set(SERVICES) - DEMO_ONLY:
         assert "profiles" not in SERVICES[name]
 
 
@@ -85,6 +86,9 @@ def test_data_and_keys_live_in_named_volumes():
     declared = set(COMPOSE["volumes"])
     for name, service in SERVICES.items():
         for volume in service.get("volumes", []):
+            if isinstance(volume, dict):
+                assert volume["type"] == "bind", name  # an operator's folder, e.g. certificates
+                continue
             source = volume.split(":", 1)[0]
             if not source.startswith("."):
                 assert source in declared, f"{name} mounts undeclared volume {source}"
@@ -112,3 +116,72 @@ def test_dockerfile_is_multi_stage_runs_as_non_root_and_passes_hadolint():
         text=True,
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+def _amqp_urls(environment: dict) -> dict[str, str]:
+    return {name: url for name, url in environment.items() if "AMQP_URL" in name}
+
+
+def test_every_process_connects_as_its_own_services_broker_user():
+    platform = set(SERVICES) - ONE_SHOTS - INFRASTRUCTURE - SIMULATORS
+    assert platform
+    for name in platform:
+        service = name.rsplit("-", 1)[0]
+        urls = _amqp_urls(SERVICES[name]["environment"])
+        assert list(urls) == [f"{service.upper()}_AMQP_URL"], name
+        assert urls[f"{service.upper()}_AMQP_URL"].startswith(f"amqp://sscard-{service}:"), name
+        assert "AMQP_URL" not in SERVICES[name]["environment"], name
+
+
+def test_only_the_setup_jobs_hold_the_brokers_administrator():
+    admin = "${RABBITMQ_PASSWORD:"
+    for name, service in SERVICES.items():
+        environment = json.dumps(service.get("environment", {}))
+        holds_admin = admin in environment
+        assert holds_admin == (name in {"broker-setup", "demo-bank-users"}), name
+    # The setup job makes exactly the users the processes connect as.
+    setup = _amqp_urls(SERVICES["broker-setup"]["environment"])
+    for name in set(SERVICES) - ONE_SHOTS - INFRASTRUCTURE - SIMULATORS:
+        for variable, url in _amqp_urls(SERVICES[name]["environment"]).items():
+            assert setup[variable].split("@")[0] == url.split("@")[0].replace(
+                ":?set it in .env}", "}"
+            )
+
+
+def test_the_partner_bank_simulator_uses_each_banks_own_user():
+    urls = _amqp_urls(SERVICES["partner-bank"]["environment"])
+    assert urls and all(
+        variable == f"PARTNER_BANK_AMQP_URL_{variable.rsplit('_', 1)[1]}"
+        and url.startswith(f"amqp://bank-{variable.rsplit('_', 1)[1]}:")
+        for variable, url in urls.items()
+    )
+    assert _amqp_urls(SERVICES["demo-bank-users"]["environment"]).keys() >= urls.keys()
+
+
+def test_banks_reach_amqps_and_the_management_ui_stays_on_this_host():
+    rabbitmq = SERVICES["rabbitmq"]
+    assert re.match(r"rabbitmq:4\.\d+-management$", rabbitmq["image"])
+    ports = rabbitmq["ports"]
+    assert any(mapping.endswith(":5671") for mapping in ports)
+    for mapping in ports:
+        container_port = mapping.rsplit(":", 1)[1]
+        assert container_port in ("5671", "15672"), "only AMQPS and the UI leave the network"
+        if container_port == "15672":
+            assert mapping.startswith("127.0.0.1:"), "the management UI must not be on 0.0.0.0"
+    mounts = {
+        volume["target"] if isinstance(volume, dict) else volume.split(":")[1]
+        for volume in rabbitmq["volumes"]
+    }
+    assert {"/etc/rabbitmq/certs", "/etc/rabbitmq/conf.d/20-sscard.conf"} <= mounts
+    conf = (ROOT / "deploy" / "rabbitmq" / "20-sscard.conf").read_text()
+    assert "listeners.ssl.default = 5671" in conf
+    for name in ("ca_certificate.pem", "server_certificate.pem", "server_key.pem"):
+        assert f"/etc/rabbitmq/certs/{name}" in conf
+    assert "tlsv1.1" not in conf and "tlsv1 " not in conf
+
+
+def test_everything_else_waits_for_the_broker_users():
+    for name in set(SERVICES) - ONE_SHOTS - INFRASTRUCTURE - SIMULATORS:
+        assert SERVICES[name]["depends_on"]["broker-setup"] == {
+            "condition": "service_completed_successfully"
+        }, name

@@ -18,8 +18,9 @@ from pathlib import Path
 import requests
 
 from shared.config import DEFAULT_PORTS, SERVICES, env_name
-from shared.testing.infrastructure import isolated_vhost, temporary_database
+from shared.testing.infrastructure import isolated_vhost, temporary_database, vhost_user_prefix
 from shared.testing.waiting import wait_until
+from sscardctl.broker import read_env_file
 
 ROOT = Path(__file__).resolve().parents[2]
 SIMULATORS = ("identity_registry", "partner_bank", "sms_gateway")
@@ -152,8 +153,15 @@ def start_stack(tmp: Path, exit_stack: ExitStack, **extra_env: str) -> Stack:
     environ.update(extra_env)
     logs = tmp / "logs"
     logs.mkdir(parents=True, exist_ok=True)
+    # As `make run` does: every service, and the simulator's demo banks, connect as broker
+    # users of their own (named for this vhost, and removed with it).
+    environ["SSCARD_BROKER_USER_PREFIX"] = vhost_user_prefix(amqp_url)
     stack = Stack(tmp / "var", environ, urls, amqp_url, logs)
     stack.sscardctl("migrate")
+    broker_env = tmp / "var" / "broker.env"
+    stack.sscardctl("broker", "setup", "--env-file", str(broker_env))
+    stack.sscardctl("broker", "demo-banks", "--env-file", str(broker_env))
+    environ.update(read_env_file(broker_env))
     exit_stack.callback(stack.stop_all)
     for name in procfile():
         stack.start(name)
