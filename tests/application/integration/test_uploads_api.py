@@ -307,7 +307,7 @@ def test_a_consumer_fetches_a_claim_check_over_http_with_a_service_token(
             "sha256": sha256,
             "content_type": "image/png",
         }
-        assert fetch_claimed_file(reference, tokens) == front
+        assert fetch_claimed_file(reference, tokens, base_url=base_url) == front
 
 
 def test_the_internal_endpoint_is_documented_as_internal(client):
