@@ -11,7 +11,7 @@ from typing import Any
 import jwt
 
 from services.registration import config
-from shared.auth.tokens import BANK_OPERATOR, SERVICE, issue_token
+from shared.auth.tokens import BANK_OPERATOR, SERVICE, issue_token, service_subject
 from shared.config import Settings
 from shared.keys import KeyRing
 
@@ -31,7 +31,12 @@ class TokenIssuer:
         self.service_ttl_seconds = service_ttl_seconds
 
     def _issue(
-        self, subject: str, roles: list[str], ttl: int, bank_code: str | None = None
+        self,
+        subject: str,
+        roles: list[str],
+        ttl: int,
+        bank_code: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         token = issue_token(
             self.keys.current(),
@@ -39,6 +44,7 @@ class TokenIssuer:
             roles=roles,
             ttl_seconds=ttl,
             bank_code=bank_code,
+            extra=extra,
         )
         return {"access_token": token, "token_type": TOKEN_TYPE, "expires_in": ttl}
 
@@ -51,7 +57,9 @@ class TokenIssuer:
         )
 
     def for_service(self, name: str) -> dict[str, Any]:
-        return self._issue(f"service:{name}", [SERVICE], self.service_ttl_seconds)
+        return self._issue(
+            service_subject(name), [SERVICE], self.service_ttl_seconds, extra={"service": name}
+        )
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         return {"keys": [key.public_jwk() for key in self.keys.verification_keys()]}

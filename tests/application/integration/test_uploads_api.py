@@ -277,6 +277,8 @@ def test_the_claim_check_endpoint_is_for_services_only(service, client, token_au
     assert client.get(path).status_code == 401
     assert client.get(path, headers=citizen.headers).status_code == 403
     assert client.get(path, headers=token_authority.admin()).status_code == 403
+    for other in ("notification", "registration", "application", "sscardctl"):
+        assert client.get(path, headers=token_authority.service(other)).status_code == 403
     assert (
         client.get(
             f"/internal/v1/files/{'0' * 64}", headers=token_authority.service("printing")
