@@ -12,6 +12,7 @@ import jwt
 
 from services.registration import config
 from shared.auth.tokens import BANK_OPERATOR, SERVICE, issue_token, service_subject
+from shared.bank_codes import normalise_bank_code
 from shared.config import Settings
 from shared.keys import KeyRing
 
@@ -53,7 +54,8 @@ class TokenIssuer:
             account_id,
             [role],
             self.access_ttl_seconds,
-            bank_code if role == BANK_OPERATOR else None,
+            # Upper-cased here too, for operators recorded before the one rule for bank codes.
+            normalise_bank_code(bank_code) if role == BANK_OPERATOR and bank_code else None,
         )
 
     def for_service(self, name: str) -> dict[str, Any]:
