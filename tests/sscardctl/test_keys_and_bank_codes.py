@@ -63,3 +63,21 @@ def test_a_bank_operator_created_with_any_case_belongs_to_the_bank_in_capitals(
         assert account.bank_code == "ICBC"
     finally:
         database.dispose()
+
+
+def test_trace_without_its_own_secret_outside_the_demo_profile_says_so(tmp_path):
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.endswith("SERVICE_SECRET") and key != "SSCARD_PROFILE"
+    }
+    result = subprocess.run(
+        [SSCARDCTL, "trace", "some-application"],
+        env={**env, "SSCARD_VAR_DIR": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 1
+    assert "SSCARDCTL_SERVICE_SECRET is not set" in result.stderr
+    assert "Traceback" not in result.stderr
