@@ -34,7 +34,7 @@ DEFAULT_AMQP_URL = "amqp://guest:guest@localhost:5672/%2F"
 
 # How a process knows it runs a demo or a developer's laptop (`make run`, the test suite, compose
 # with SSCARD_PROFILE=demo) rather than a deployment: SSCARD_PROFILE=demo. Anything else, or
-# nothing, is production, where weak secrets refuse to start (shared.secrets).
+# nothing, is production, where weak secrets refuse to start (shared.startup_secrets).
 PROFILE_VARIABLE = "SSCARD_PROFILE"
 DEMO_PROFILE = "demo"
 # The one secret every caller shared before each had its own; honoured in the demo profile only.
