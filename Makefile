@@ -33,6 +33,9 @@ install: $(STAMP) ## create .venv and install the pinned dependencies (only when
 migrate: install ## bring every service's database to the newest schema
 	$(BIN)/sscardctl migrate
 
+# A laptop runs the demo profile: generated secrets under var/, placeholders accepted
+# (docs/operations.md, "Keys and secrets"); set SSCARD_PROFILE=production to try the refusals.
+run: export SSCARD_PROFILE ?= demo
 run: migrate ## start every service, worker, relay and simulator in the foreground (Ctrl-C stops all)
 	@rm -rf var/metrics
 	$(BIN)/sscardctl broker setup --env-file var/broker.env

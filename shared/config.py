@@ -7,6 +7,8 @@ variables, so they can never disagree about where the database or the broker is.
 from __future__ import annotations
 
 import base64
+import hashlib
+import hmac
 import os
 import secrets
 import time
@@ -29,6 +31,41 @@ DEFAULT_PORTS = {
 }
 
 DEFAULT_AMQP_URL = "amqp://guest:guest@localhost:5672/%2F"
+
+# How a process knows it runs a demo or a developer's laptop (`make run`, the test suite, compose
+# with SSCARD_PROFILE=demo) rather than a deployment: SSCARD_PROFILE=demo. Anything else, or
+# nothing, is production, where weak secrets refuse to start (shared.runtime.secrets).
+PROFILE_VARIABLE = "SSCARD_PROFILE"
+DEMO_PROFILE = "demo"
+# The one secret every caller shared before each had its own; honoured in the demo profile only.
+SHARED_SERVICE_SECRET = "SSCARD_SERVICE_SECRET"  # noqa: S105 — a variable's name
+
+
+def service_secret_variable(client: str) -> str:
+    """`application` → `APPLICATION_SERVICE_SECRET`: the credential a caller presents for a
+    service token (sscardctl's is SSCARDCTL_SERVICE_SECRET)."""
+    return env_name(client, "SERVICE_SECRET")
+
+
+def service_secret_hash_variable(client: str) -> str:
+    """`application` → `APPLICATION_SERVICE_SECRET_SHA256`: what the registration service holds
+    to check that caller's secret without holding the secret itself."""
+    return env_name(client, "SERVICE_SECRET_SHA256")
+
+
+@dataclass(frozen=True)
+class ServiceCredential:
+    """What the registration service checks a caller's secret against: its SHA-256 (hex)."""
+
+    sha256: str = field(repr=False)
+
+    @classmethod
+    def of_secret(cls, secret: str) -> ServiceCredential:
+        return cls(hashlib.sha256(secret.encode()).hexdigest())
+
+    def matches(self, given: str) -> bool:
+        digest = hashlib.sha256(given.encode()).hexdigest()
+        return hmac.compare_digest(digest, self.sha256.strip().lower())
 
 
 def env_name(service: str, suffix: str) -> str:
@@ -110,6 +147,7 @@ class Settings:
     # Secrets: given in the environment in production, generated under var/ for a laptop.
     pii_key_b64: str | None = field(default=None, repr=False)
     service_secret: str | None = field(default=None, repr=False)
+    profile: str = "production"
     environ: dict[str, str] = field(default_factory=dict, repr=False, compare=False)
 
     @property
@@ -156,12 +194,41 @@ class Settings:
             raise ValueError("the PII key must be 32 bytes, base64-encoded")
         return key
 
-    def internal_secret(self) -> str:
-        """Shared by the services to obtain service tokens from the registration service."""
+    @property
+    def is_demo(self) -> bool:
+        return self.profile == DEMO_PROFILE
+
+    def service_secret_of(self, client: str) -> str | None:
+        """A caller's own secret for service tokens: `<CLIENT>_SERVICE_SECRET`; in the demo
+        profile only, failing that, the shared SSCARD_SERVICE_SECRET, and failing that a
+        secret generated under the keys directory (one laptop, one var/)."""
+        own = self.environ.get(service_secret_variable(client))
+        if own:
+            return own
+        if not self.is_demo:
+            return None
         if self.service_secret:
             return self.service_secret
-        raw = read_or_create_secret(self.keys_dir / "service-secret.key")
+        raw = read_or_create_secret(self.keys_dir / f"{client}-service-secret.key")
         return base64.urlsafe_b64encode(raw).decode()
+
+    def internal_secret(self) -> str:
+        """This process's own secret, with which it obtains service tokens naming it."""
+        secret = self.service_secret_of(self.service)
+        if secret is None:
+            variable = service_secret_variable(self.service)
+            raise RuntimeError(f"{variable} is not set (each service has its own secret)")
+        return secret
+
+    def service_credential(self, client: str) -> ServiceCredential | None:
+        """What the registration service checks `client`'s secret against:
+        `<CLIENT>_SERVICE_SECRET_SHA256`, else the secret itself where this process knows it
+        (one environment for every process, as under `make run`); None: no such caller."""
+        digest = self.environ.get(service_secret_hash_variable(client))
+        if digest:
+            return ServiceCredential(digest)
+        secret = self.service_secret_of(client)
+        return ServiceCredential.of_secret(secret) if secret else None
 
     def with_overrides(self, **changes) -> Settings:
         return replace(self, **changes)
@@ -199,6 +266,7 @@ def load_settings(service: str, environ: dict[str, str] | None = None) -> Settin
         heartbeat=int(_env("SSCARD_AMQP_HEARTBEAT", "30", environ)),
         token_leeway_seconds=int(_env("SSCARD_TOKEN_LEEWAY", "10", environ)),
         pii_key_b64=environ.get(env_name(service, "PII_KEY")) or environ.get("SSCARD_PII_KEY"),
-        service_secret=environ.get("SSCARD_SERVICE_SECRET"),
+        service_secret=environ.get(SHARED_SERVICE_SECRET),
+        profile=_env(PROFILE_VARIABLE, "production", environ).strip().lower(),
         environ=environ,
     )

@@ -68,9 +68,25 @@ def cmd_trace(args: argparse.Namespace) -> int:
 
 
 def cmd_keys_rotate(args: argparse.Namespace) -> int:
+    """registration: the token signing keys (the previous keys stay in the JWKS, the newest
+    REGISTRATION_JWT_KEEP_PREVIOUS_KEYS of them); printing: the print signing key (a replaced
+    key stays published at /api/v1/print-signing-key for PRINTING_PRINT_KEY_OVERLAP_DAYS).
+    Run it where the service's key directory is (its volume, under compose)."""
+    settings = load_settings(args.service)
+    if args.service == "printing":
+        from services.printing.adapters.signing_keys import print_signing_keys
+
+        ring = print_signing_keys(settings)
+        key = ring.rotate()
+        overlap = f"{ring.overlap.days} days" if ring.overlap else "a while"
+        print(
+            f"printing: now signing print messages with key {key.kid}; the previous key stays "
+            f"published for banks to verify with for {overlap}"
+        )
+        return 0
     from services.registration.adapters.signing_keys import signing_keys
 
-    key = signing_keys(load_settings(args.service)).rotate()
+    key = signing_keys(settings).rotate()
     print(f"{args.service}: now signing with key {key.kid}; the previous keys still verify")
     return 0
 
@@ -169,10 +185,14 @@ def build_parser() -> argparse.ArgumentParser:
     seed.set_defaults(run=cmd_seed)
     staff.register(commands)
     _register_broker(commands)
-    keys = commands.add_parser("keys", help="token signing keys")
+    keys = commands.add_parser("keys", help="token and print signing keys")
     key_actions = keys.add_subparsers(dest="keys_command", required=True)
-    rotate = key_actions.add_parser("rotate", help="sign with a new key; older tokens stay valid")
-    rotate.add_argument("--service", required=True, choices=("registration",))
+    rotate = key_actions.add_parser(
+        "rotate",
+        help="sign with a new key; what the old one signed still verifies for an overlap",
+        description=cmd_keys_rotate.__doc__,
+    )
+    rotate.add_argument("--service", required=True, choices=("registration", "printing"))
     rotate.set_defaults(run=cmd_keys_rotate)
     return parser
 

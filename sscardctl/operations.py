@@ -49,7 +49,11 @@ def trace(application_id: str) -> tuple[list[dict], list[str]]:
     that could not be asked."""
     settings = _settings()
     try:
-        tokens = ServiceTokenClient(settings.registration_url, TOOL, settings.internal_secret())
+        secret = settings.internal_secret()
+    except RuntimeError as exc:  # no SSCARDCTL_SERVICE_SECRET outside the demo profile
+        raise Unreachable(f"{exc}; on a laptop under `make run`, SSCARD_PROFILE=demo") from exc
+    try:
+        tokens = ServiceTokenClient(settings.registration_url, TOOL, secret)
         headers = tokens.headers()
     except TransientError as exc:
         raise Unreachable(f"cannot obtain a token from the registration service: {exc}") from exc

@@ -44,7 +44,11 @@ class Dependencies:
 
     @cached_property
     def application_files(self) -> ApplicationFiles:
-        return ApplicationFiles(self.service_tokens)
+        return ApplicationFiles(
+            self.service_tokens,
+            base_url=self.settings.url_of("application"),
+            max_bytes=self.settings.max_upload_bytes,
+        )
 
     @cached_property
     def print_keys(self) -> KeyRing:

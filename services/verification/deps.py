@@ -53,7 +53,11 @@ class Dependencies:
 
     @cached_property
     def files(self) -> ClaimedFiles:
-        return ClaimedFiles(self.service_tokens)
+        return ClaimedFiles(
+            self.service_tokens,
+            base_url=self.settings.url_of("application"),
+            max_bytes=self.settings.max_upload_bytes,
+        )
 
     @cached_property
     def analyser(self) -> FaceAnalyser:

@@ -5,17 +5,24 @@ Layout of a key ring directory (created 0700, keys 0600, never in git):
     <kid>.pem    one private key per file
     current      the kid that signs now
 Keys may also be provided by a mounted secret: point the directory at it.
+
+How long a replaced key keeps verifying: the `keep_previous` newest previous keys (token signing
+keys, whose tokens live minutes), or, given an `overlap`, every key replaced less than `overlap`
+ago, however many rotations happened since (the print key: a print message may wait days in a
+bank's queue). A key's replacement time is its successor's creation time, read from the
+successor's kid (`YYYYmmddHHMMSSffffff-…`) or, for a kid of another form, its file's mtime.
 """
 
 from __future__ import annotations
 
 import base64
 import fcntl
+import itertools
 import os
 import secrets
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from cryptography.hazmat.primitives import serialization
@@ -58,9 +65,12 @@ class SigningKey:
 
 
 class KeyRing:
-    def __init__(self, directory: Path, *, keep_previous: int = 2) -> None:
+    def __init__(
+        self, directory: Path, *, keep_previous: int = 2, overlap: timedelta | None = None
+    ) -> None:
         self.directory = directory
         self.keep_previous = keep_previous
+        self.overlap = overlap
 
     @contextmanager
     def _locked(self):
@@ -107,12 +117,22 @@ class KeyRing:
             return self._write_new()
 
     def rotate(self) -> SigningKey:
-        """A new current key; the newest previous keys stay for verification."""
+        """A new current key; the previous keys stay for verification (see the module's
+        docstring for how long), and the ones past that are deleted."""
         with self._locked():
             new = self._write_new()
-            for stale in self.all_keys()[1 + self.keep_previous :]:
-                (self.directory / f"{stale.kid}.pem").unlink()
+            kept = {key.kid for key in self.verification_keys()}
+            for stale in self.all_keys():
+                if stale.kid not in kept:
+                    (self.directory / f"{stale.kid}.pem").unlink()
             return new
+
+    def _created_at(self, kid: str) -> datetime:
+        try:
+            return datetime.strptime(kid.split("-", 1)[0], "%Y%m%d%H%M%S%f").replace(tzinfo=UTC)
+        except ValueError:
+            mtime = (self.directory / f"{kid}.pem").stat().st_mtime
+            return datetime.fromtimestamp(mtime, UTC)
 
     def all_keys(self) -> list[SigningKey]:
         """Current first, then previous keys, newest first."""
@@ -122,5 +142,15 @@ class KeyRing:
         )
         return [current, *(self._read(kid) for kid in others)]
 
-    def verification_keys(self) -> list[SigningKey]:
-        return self.all_keys()[: 1 + self.keep_previous]
+    def verification_keys(self, *, now: datetime | None = None) -> list[SigningKey]:
+        """The current key, then the previous keys that still verify, newest first."""
+        keys = self.all_keys()
+        if self.overlap is None:
+            return keys[: 1 + self.keep_previous]
+        now = now or datetime.now(UTC)
+        kept = [keys[0]]
+        for successor, key in itertools.pairwise(keys):
+            if now - self._created_at(successor.kid) >= self.overlap:
+                break
+            kept.append(key)
+        return kept

@@ -1,9 +1,11 @@
 """Service tokens: how one sscard service authenticates to another's internal endpoints.
 
-The calling service presents its name and the shared internal secret (HTTP Basic) to the
-registration service's `POST /api/v1/service-tokens` and receives a short-lived JWT with the
-role `service`, verified by the callee like any other token. The token is cached and renewed
-from a minute before it expires (ServiceTokenClient says how a slow registration is met).
+The calling service presents its name and its own secret (`<NAME>_SERVICE_SECRET`, HTTP Basic)
+to the registration service's `POST /api/v1/service-tokens` and receives a short-lived JWT with
+the role `service` naming it (`service:<name>`), verified by the callee like any other token;
+each internal endpoint admits only the services it lists (shared.web.auth.requires_service).
+The token is cached and renewed from a minute before it expires (ServiceTokenClient says how a
+slow registration is met).
 """
 
 from __future__ import annotations

@@ -26,6 +26,13 @@ ROLES = (CITIZEN, REVIEWER, BANK_OPERATOR, INTEGRATOR, ADMIN, SERVICE)
 log = logging.getLogger(__name__)
 
 ISSUER = "sscard-registration"
+
+
+def service_subject(name: str) -> str:
+    """The subject of a service token: `service:<name>`."""
+    return f"service:{name}"
+
+
 ALLOWED_ALGORITHMS = ("EdDSA", "RS256")
 
 
@@ -42,6 +49,17 @@ class Principal:
     @property
     def is_service(self) -> bool:
         return SERVICE in self.roles
+
+    @property
+    def service(self) -> str | None:
+        """The calling service's name (`service` claim, subject `service:<name>`) for a service
+        token; None for anyone else, and for a service token whose two disagree."""
+        if not self.is_service:
+            return None
+        name = self.claims.get("service")
+        if not isinstance(name, str) or self.subject != service_subject(name):
+            return None
+        return name
 
 
 class JwksClient:

@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from shared.config import DEFAULT_PORTS, SERVICES, load_settings
+from shared.runtime.secrets import refuse_weak_secrets
 
 SIMULATORS = ("identity_registry", "partner_bank", "sms_gateway")
 # web and relay are the same for every service; any other role names a module of the service
@@ -131,7 +132,9 @@ def main(argv: list[str] | None = None) -> None:
     if not args.service or not args.role:
         parser.error("service and role are required")
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-    _prepare_metrics_dir(args.service, load_settings(args.service))
+    settings = load_settings(args.service)
+    refuse_weak_secrets(settings)  # outside the demo profile: before anything starts
+    _prepare_metrics_dir(args.service, settings)
     if args.role == "web":
         serve_web(args.service)
     elif args.role == "relay":

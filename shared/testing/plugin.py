@@ -22,6 +22,9 @@ UNREACHABLE = "unit-tests-must-isolate.invalid"
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    # The suite runs as a laptop does (generated keys, test secrets): the demo profile. Tests
+    # of production's refusals set SSCARD_PROFILE themselves.
+    os.environ.setdefault("SSCARD_PROFILE", "demo")
     os.environ["AMQP_URL"] = f"amqp://guest:guest@{UNREACHABLE}:5672/%2F"
     for service in SERVICES:
         os.environ[env_name(service, "DATABASE_URL")] = f"postgresql://{UNREACHABLE}/none"

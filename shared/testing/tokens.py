@@ -18,6 +18,7 @@ from shared.auth.tokens import (
     REVIEWER,
     SERVICE,
     issue_token,
+    service_subject,
 )
 from shared.testing.http import LocalServer, QuietHandler
 
@@ -50,6 +51,7 @@ class TokenAuthority:
         subject: str | None = None,
         bank_code: str | None = None,
         ttl_seconds: int = 900,
+        extra: dict | None = None,
     ) -> str:
         return issue_token(
             self.keys.current(),
@@ -57,6 +59,7 @@ class TokenAuthority:
             roles=roles,
             ttl_seconds=ttl_seconds,
             bank_code=bank_code,
+            extra=extra,
         )
 
     def headers(self, roles: list[str], **kwargs) -> dict[str, str]:
@@ -78,7 +81,8 @@ class TokenAuthority:
         return self.headers([ADMIN], subject=subject)
 
     def service(self, name: str) -> dict[str, str]:
-        return self.headers([SERVICE], subject=f"service:{name}")
+        """A service token naming `name`, as the registration service issues one."""
+        return self.headers([SERVICE], subject=service_subject(name), extra={"service": name})
 
     def _handler(self):
         authority = self
@@ -105,7 +109,12 @@ class TokenAuthority:
                 if scheme != "Basic" or secret != TEST_SERVICE_SECRET:
                     self.send_json(401, {})
                     return
-                token = authority.token([SERVICE], subject=f"service:{name}", ttl_seconds=300)
+                token = authority.token(
+                    [SERVICE],
+                    subject=service_subject(name),
+                    ttl_seconds=300,
+                    extra={"service": name},
+                )
                 self.send_json(
                     200, {"access_token": token, "token_type": "Bearer", "expires_in": 300}
                 )

@@ -1,5 +1,6 @@
-"""Route decorators for who may call what. Every route carries exactly one of `requires_roles`
-or `public`; a guard-rail test checks that none is forgotten."""
+"""Route decorators for who may call what. Every route carries exactly one of `requires_roles`,
+`requires_service` (the internal endpoints) or `public`; a guard-rail test checks that none is
+forgotten."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from functools import wraps
 from flask import current_app, g, request
 from flask_smorest import Blueprint
 
-from shared.auth.tokens import Principal
+from shared.auth.tokens import ADMIN, SERVICE, Principal
 from shared.errors import Forbidden, NotFound, Unauthorized
 from shared.web.openapi import documented
 
@@ -42,6 +43,27 @@ def requires_roles(*roles: str) -> Callable:
             return view(*args, **kwargs)
 
         wrapper._sscard_roles = roles  # type: ignore[attr-defined]
+        return documented(Blueprint.doc(security=BEARER_SECURITY))(wrapper)
+
+    return decorator
+
+
+def requires_service(*services: str, admin: bool = False) -> Callable:
+    """For an internal endpoint: 401 without a valid token; 403 unless it is a service token
+    naming one of `services` (or, with `admin=True`, an admin's token). Which service calls
+    which endpoint is docs/contract.md's table "Internal endpoints"."""
+    allowed = frozenset(services)
+
+    def decorator(view: Callable) -> Callable:
+        @wraps(view)
+        def wrapper(*args, **kwargs):
+            principal = authenticate()
+            if principal.service in allowed or (admin and principal.has_any(ADMIN)):
+                return view(*args, **kwargs)
+            raise Forbidden("This internal endpoint is not for you.")
+
+        wrapper._sscard_roles = (SERVICE, ADMIN) if admin else (SERVICE,)  # type: ignore[attr-defined]
+        wrapper._sscard_services = tuple(sorted(allowed))  # type: ignore[attr-defined]
         return documented(Blueprint.doc(security=BEARER_SECURITY))(wrapper)
 
     return decorator

@@ -1,6 +1,7 @@
 """`GET /internal/v1/trace/<correlation_id>`: what this service published and consumed for one
-application (the correlation id), for `sscardctl trace` — which asks every service this way and
-never reads their databases. Personal data is masked and inline files are left out."""
+application (the correlation id), for `sscardctl trace` — which asks every service this way, with
+its own service token (SSCARDCTL_SERVICE_SECRET), and never reads their databases; an admin's
+token may read it too. Personal data is masked and inline files are left out."""
 
 from __future__ import annotations
 
@@ -10,12 +11,13 @@ from typing import Any
 from flask import Blueprint, current_app, jsonify
 from sqlalchemy import select
 
-from shared.auth import ADMIN, SERVICE
 from shared.observability.logs import mask_id_numbers
 from shared.time import format_time
-from shared.web.auth import requires_roles
+from shared.web.auth import requires_service
 
 TRACE_PATH = "/internal/v1/trace/<correlation_id>"
+# Who may read a trace: an admin's token, and sscardctl with its own service secret.
+TRACE_CLIENT = "sscardctl"
 
 
 def redact(value: Any) -> Any:
@@ -35,7 +37,7 @@ def trace_blueprint() -> Blueprint:
     blueprint = Blueprint("trace", __name__)
 
     @blueprint.get(TRACE_PATH)
-    @requires_roles(SERVICE, ADMIN)
+    @requires_service(TRACE_CLIENT, admin=True)
     def trace(correlation_id: str):
         context = current_app.extensions["sscard"]
         outbox = context.database.outbox.table

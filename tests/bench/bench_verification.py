@@ -201,6 +201,7 @@ def measure_end_to_end(applications: int = 48, batch: int = 8) -> dict:
                 "VERIFICATION_DATABASE_URL": f"sqlite:///{root / 'verification.sqlite3'}",
                 "SSCARD_VAR_DIR": str(root / "var"),
                 "REGISTRATION_URL": authority.url,
+                "APPLICATION_URL": files.url,
                 "IDENTITY_REGISTRY_URL": registry.url,
                 "SSCARD_SERVICE_SECRET": TEST_SERVICE_SECRET,
                 "LOG_FORMAT": "text",

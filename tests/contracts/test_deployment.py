@@ -185,3 +185,49 @@ def test_everything_else_waits_for_the_broker_users():
         assert SERVICES[name]["depends_on"]["broker-setup"] == {
             "condition": "service_completed_successfully"
         }, name
+
+
+PLATFORM_SERVICES = ("registration", "application", "verification", "printing", "notification")
+# One-shot operator jobs that touch several databases: `migrate` owns every schema, the demo
+# `seed` writes registration's staff and printing's banks. Database URLs only, no callers' secrets.
+ONE_SHOT_DATABASES = {
+    "migrate": set(PLATFORM_SERVICES),
+    "seed": {"registration", "printing"},
+}
+
+
+def secret_names(service: str) -> set[str]:
+    prefix = service.upper()
+    return {f"{prefix}_DATABASE_URL", f"{prefix}_PII_KEY", f"{prefix}_SERVICE_SECRET"}
+
+
+def test_no_container_sees_another_services_database_url_or_secret():
+    for name, container in SERVICES.items():
+        if name in INFRASTRUCTURE:
+            continue
+        environment = set(container.get("environment", {}))
+        # The one secret all used to share is gone from every container.
+        assert not environment & {"SSCARD_SERVICE_SECRET", "SSCARD_PII_KEY"}, name
+        owner = name.split("-", 1)[0]
+        if name in ONE_SHOT_DATABASES:
+            allowed = {f"{service.upper()}_DATABASE_URL" for service in ONE_SHOT_DATABASES[name]}
+            allowed |= {f"{service.upper()}_PII_KEY" for service in ONE_SHOT_DATABASES[name]}
+        elif owner in PLATFORM_SERVICES:
+            allowed = secret_names(owner)
+            # Registration calls no internal endpoint: no service secret of its own.
+            required = allowed - {"REGISTRATION_SERVICE_SECRET"}
+            assert required <= environment, f"{name} lacks its own secrets"
+        else:  # the simulators: none of the platform's secrets
+            allowed = set()
+        for service in PLATFORM_SERVICES:
+            seen = environment & secret_names(service) - allowed
+            assert seen == set(), f"{name} sees {sorted(seen)}"
+        # Only registration holds the callers' credentials, and then only their SHA-256.
+        digests = {key for key in environment if key.endswith("_SERVICE_SECRET_SHA256")}
+        if owner == "registration" and name not in ONE_SHOT_DATABASES:
+            assert digests == {
+                f"{caller.upper()}_SERVICE_SECRET_SHA256"
+                for caller in (*PLATFORM_SERVICES[1:], "sscardctl")
+            }
+        else:
+            assert digests == set(), name

@@ -5,6 +5,7 @@ published ports, with sscardctl run inside the registration container."""
 from __future__ import annotations
 
 import base64
+import hashlib
 import os
 import secrets
 import subprocess
@@ -24,18 +25,31 @@ PUBLISHED = {
 }
 
 
+SERVICES = ("REGISTRATION", "APPLICATION", "VERIFICATION", "PRINTING", "NOTIFICATION")
+# sscardctl's own service secret (for `sscardctl trace`), handed to `docker compose exec -e`.
+SSCARDCTL_SECRET = secrets.token_urlsafe(32)
+
+
 def compose_environment() -> dict[str, str]:
-    """What .env would hold: fresh secrets, webhooks allowed to reach the test's receiver."""
+    """What .env would hold: fresh secrets strong enough for the production profile (each
+    service its own), webhooks allowed to reach the test's receiver."""
     environ = {
-        "POSTGRES_PASSWORD": secrets.token_urlsafe(12),
-        "RABBITMQ_PASSWORD": secrets.token_urlsafe(12),
-        "SSCARD_SERVICE_SECRET": secrets.token_urlsafe(24),
-        "SSCARD_PII_KEY": base64.b64encode(os.urandom(32)).decode(),
+        "POSTGRES_PASSWORD": secrets.token_urlsafe(32),
+        "RABBITMQ_PASSWORD": secrets.token_urlsafe(32),
+        "SSCARD_PROFILE": "production",
+        "SSCARDCTL_SERVICE_SECRET_SHA256": hashlib.sha256(SSCARDCTL_SECRET.encode()).hexdigest(),
         "WEBHOOK_ALLOW_PRIVATE": "1",
         "PARTNER_BANK_STEP_DELAY_SECONDS": "0.2",
     }
-    for service in ("REGISTRATION", "APPLICATION", "VERIFICATION", "PRINTING", "NOTIFICATION"):
-        environ[f"POSTGRES_PASSWORD_{service}"] = secrets.token_urlsafe(12)
+    for service in SERVICES:
+        environ[f"POSTGRES_PASSWORD_{service}"] = secrets.token_urlsafe(32)
+        environ[f"{service}_PII_KEY"] = base64.b64encode(os.urandom(32)).decode()
+        if service != "REGISTRATION":
+            secret = secrets.token_urlsafe(32)
+            environ[f"{service}_SERVICE_SECRET"] = secret
+            environ[f"{service}_SERVICE_SECRET_SHA256"] = hashlib.sha256(
+                secret.encode()
+            ).hexdigest()
     return environ
 
 
@@ -65,7 +79,15 @@ class ComposeStack(Stack):
         )
 
     def sscardctl(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        result = self._compose("exec", "-T", "registration-web", "sscardctl", *args)
+        result = self._compose(
+            "exec",
+            "-T",
+            "-e",
+            f"SSCARDCTL_SERVICE_SECRET={SSCARDCTL_SECRET}",
+            "registration-web",
+            "sscardctl",
+            *args,
+        )
         if check and result.returncode != 0:
             raise AssertionError(
                 f"sscardctl {' '.join(args)} → {result.returncode}: {result.stderr}"

@@ -287,6 +287,7 @@ def memory_deps(var_dir: Path, **environ: str) -> Dependencies:
             "SSCARD_VAR_DIR": str(var_dir),
             "SSCARD_PII_KEY": base64.b64encode(bytes(range(32))).decode(),
             "SSCARD_SERVICE_SECRET": TEST_SERVICE_SECRET,
+            "SSCARD_PROFILE": "demo",
             **environ,
         },
     )

@@ -11,21 +11,20 @@ from flask_smorest import Blueprint
 
 from services.application.deps import current
 from services.application.use_cases.documents import get_stored_file
-from shared.auth import SERVICE
 from shared.errors import NotFound
 from shared.messaging.claim_check import INTERNAL_FILES_PATH
-from shared.web.auth import requires_roles
+from shared.web.auth import requires_service
 
 blp = Blueprint(
     "internal_files",
     __name__,
-    description="Internal: stored files for other sscard services (service token only).",
+    description="Internal: stored files for the verification and printing services.",
 )
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
 @blp.route(INTERNAL_FILES_PATH.replace("{sha256}", "<sha256>"), methods=["GET"])
-@requires_roles(SERVICE)
+@requires_service("verification", "printing")
 @blp.doc(
     tags=["internal"],
     responses={

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
+from shared.bank_codes import BANK_CODE_RULE, is_bank_code, normalise_bank_code
 from shared.errors import InvalidInput
 
 # Bank codes become routing keys and queue names (`print.<code>`, `bank.<code>.<status>`):
-# no dots, no wildcards.
-BANK_CODE_PATTERN = re.compile(r"^[A-Z][A-Z0-9]{1,15}$")
+# no dots, no wildcards; upper-cased at every entry (shared.bank_codes).
 OUTLET_FIELDS = ("bank_code", "name", "district", "address", "active")
 
 
@@ -21,11 +20,15 @@ class OutletFields:
     address: str
     active: bool = True
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "bank_code", normalise_bank_code(self.bank_code))
+
 
 def validate_bank_code(bank_code: str) -> str:
-    if not BANK_CODE_PATTERN.match(bank_code):
+    """The code in capitals; InvalidInput when it breaks the rule."""
+    bank_code = normalise_bank_code(bank_code)
+    if not is_bank_code(bank_code):
         raise InvalidInput(
-            "A bank code is 2 to 16 capital letters or digits, starting with a letter.",
-            errors={"bank_code": ["2 to 16 capital letters or digits, starting with a letter."]},
+            f"A bank code is {BANK_CODE_RULE}", errors={"bank_code": [BANK_CODE_RULE]}
         )
     return bank_code

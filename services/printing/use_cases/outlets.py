@@ -17,6 +17,7 @@ from services.printing.dao import (
 from services.printing.deps import Dependencies
 from services.printing.domain.banks import OUTLET_FIELDS, OutletFields, validate_bank_code
 from services.printing.models import Bank, Outlet
+from shared.bank_codes import normalise_bank_code
 from shared.db.tables import new_id
 from shared.db.uow import UnitOfWork
 from shared.errors import InvalidInput, NotFound
@@ -51,7 +52,10 @@ def find_outlets(
     include_inactive: bool = False,
 ) -> list[dict]:
     outlets = dao_list_outlets(
-        session, bank_code=bank_code, district=district, include_inactive=include_inactive
+        session,
+        bank_code=normalise_bank_code(bank_code) if bank_code else None,
+        district=district,
+        include_inactive=include_inactive,
     )
     return [outlet_state(outlet, dao_get_bank(session, outlet.bank_code)) for outlet in outlets]
 
@@ -69,7 +73,7 @@ def describe_outlet(session: Session, *, outlet_id: str) -> dict:
 def put_bank(uow: UnitOfWork, *, bank_code: str, name: str) -> tuple[Bank, bool]:
     """Creates the bank or renames it; returns (bank, created). A rename republishes the
     bank's outlets, since their published state carries the bank's name."""
-    validate_bank_code(bank_code)
+    bank_code = validate_bank_code(bank_code)
     bank = dao_get_bank(uow.session, bank_code)
     if bank is None:
         bank = Bank(bank_code=bank_code, name=name, created_at=utcnow(), updated_at=utcnow())
@@ -91,7 +95,7 @@ def put_partner_bank(
     commits, so that a card can never be ordered into a void."""
     bank, created = put_bank(uow, bank_code=bank_code, name=name)
     if created:
-        deps.print_queues.declare([bank_code])
+        deps.print_queues.declare([bank.bank_code])
     return bank, created
 
 

@@ -12,7 +12,8 @@ import jwt
 
 from services.registration import config
 from shared.auth.keys import KeyRing
-from shared.auth.tokens import BANK_OPERATOR, SERVICE, issue_token
+from shared.auth.tokens import BANK_OPERATOR, SERVICE, issue_token, service_subject
+from shared.bank_codes import normalise_bank_code
 from shared.config import Settings
 
 TOKEN_TYPE = "Bearer"  # noqa: S105 — the OAuth token type, not a secret
@@ -31,7 +32,12 @@ class TokenIssuer:
         self.service_ttl_seconds = service_ttl_seconds
 
     def _issue(
-        self, subject: str, roles: list[str], ttl: int, bank_code: str | None = None
+        self,
+        subject: str,
+        roles: list[str],
+        ttl: int,
+        bank_code: str | None = None,
+        extra: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
         token = issue_token(
             self.keys.current(),
@@ -39,6 +45,7 @@ class TokenIssuer:
             roles=roles,
             ttl_seconds=ttl,
             bank_code=bank_code,
+            extra=extra,
         )
         return {"access_token": token, "token_type": TOKEN_TYPE, "expires_in": ttl}
 
@@ -47,11 +54,14 @@ class TokenIssuer:
             account_id,
             [role],
             self.access_ttl_seconds,
-            bank_code if role == BANK_OPERATOR else None,
+            # Upper-cased here too, for operators recorded before the one rule for bank codes.
+            normalise_bank_code(bank_code) if role == BANK_OPERATOR and bank_code else None,
         )
 
     def for_service(self, name: str) -> dict[str, Any]:
-        return self._issue(f"service:{name}", [SERVICE], self.service_ttl_seconds)
+        return self._issue(
+            service_subject(name), [SERVICE], self.service_ttl_seconds, extra={"service": name}
+        )
 
     def jwks(self) -> dict[str, list[dict[str, str]]]:
         return {"keys": [key.public_jwk() for key in self.keys.verification_keys()]}

@@ -1,5 +1,5 @@
-"""`POST /internal/v1/accounts/{account_id}/identity-check` (services only): is this a confirmed
-account of the person with this real name and ID number? → `{match}`.
+"""`POST /internal/v1/accounts/{account_id}/identity-check` (the application service only): is
+this a confirmed account of the person with this real name and ID number? → `{match}`.
 
 The application service asks before a citizen may apply in a name. The full ID number is
 compared here, by its blind index, so it never has to leave the registration service in any
@@ -15,9 +15,8 @@ from marshmallow import Schema, fields, validate
 
 from services.registration import deps
 from services.registration.use_cases import identity as use_cases
-from shared.auth import SERVICE
 from shared.web.app import readonly_session
-from shared.web.auth import requires_roles
+from shared.web.auth import requires_service
 
 blp = Blueprint("identity", __name__, description="Internal: identity checks for other services.")
 
@@ -40,7 +39,7 @@ class IdentityVerdictSchema(Schema):
 
 
 @blp.route(IDENTITY_CHECK_PATH, methods=["POST"])
-@requires_roles(SERVICE)
+@requires_service("application")
 @blp.arguments(IdentityClaimSchema)
 @blp.response(200, IdentityVerdictSchema)
 @blp.doc(tags=["internal"])

@@ -1,4 +1,4 @@
-"""`GET /internal/v1/revocations` (services only): the accounts whose earlier tokens every
+"""`GET /internal/v1/revocations` (every sscard service): the accounts whose earlier tokens every
 service refuses (shared.auth.revocations keeps the list in each of them)."""
 
 from __future__ import annotations
@@ -8,10 +8,10 @@ from marshmallow import Schema, fields
 
 from services.registration import deps
 from services.registration.use_cases import account_states as use_cases
-from shared.auth import SERVICE
 from shared.auth.revocations import REVOCATIONS_PATH
+from shared.config import SERVICES
 from shared.web.app import readonly_session
-from shared.web.auth import requires_roles
+from shared.web.auth import requires_service
 
 blp = Blueprint("revocations", __name__, description="Internal: revoked tokens.")
 
@@ -31,7 +31,7 @@ class RevocationsSchema(Schema):
 
 
 @blp.route(REVOCATIONS_PATH, methods=["GET"])
-@requires_roles(SERVICE)
+@requires_service(*SERVICES)
 @blp.response(200, RevocationsSchema)
 @blp.doc(tags=["internal"])
 def list_revocations():

@@ -15,6 +15,7 @@ from datetime import date
 from typing import Protocol
 
 from shared.auth.tokens import ADMIN, BANK_OPERATOR, CITIZEN, INTEGRATOR, REVIEWER
+from shared.bank_codes import BANK_CODE_RULE, is_bank_code, normalise_bank_code
 from shared.errors import Conflict, InvalidInput
 from shared.personal_data.resident_id import InvalidResidentId, parse_resident_id
 
@@ -36,10 +37,8 @@ NAME_SEPARATOR = "·"
 # registry would refuse anyway.
 STAFF_NAME_SPACE = " "
 PASSWORD_MIN_LENGTH, PASSWORD_MAX_LENGTH = 8, 128
-BANK_CODE_PATTERN = r"^[A-Za-z0-9_]{2,32}$"
 
 _PHONE = re.compile(PHONE_PATTERN)
-_BANK_CODE = re.compile(BANK_CODE_PATTERN)
 
 
 class PasswordHashing(Protocol):
@@ -133,8 +132,8 @@ def bank_code_problems(role: str, bank_code: str | None) -> list[str]:
     if role == BANK_OPERATOR:
         if not bank_code:
             return ["A bank operator needs the code of their bank."]
-        if not _BANK_CODE.match(bank_code):
-            return ["A bank code is 2 to 32 letters, digits or underscores."]
+        if not is_bank_code(normalise_bank_code(bank_code)):
+            return [f"A bank code is {BANK_CODE_RULE}"]
     elif bank_code:
         return ["Only bank operators belong to a bank."]
     return []
@@ -234,5 +233,5 @@ def create_staff(
         name=name,
         role=role,
         password_hash=passwords.hash(password),
-        bank_code=bank_code,
+        bank_code=normalise_bank_code(bank_code) if bank_code else None,
     )

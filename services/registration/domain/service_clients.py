@@ -1,21 +1,27 @@
-"""Who may trade the internal secret for a service token: sscard's own services and sscardctl,
-and only with the right secret."""
+"""Who may trade a service secret for a service token: sscard's own services and sscardctl,
+each with its own secret (`<NAME>_SERVICE_SECRET`), and only with that one."""
 
 from __future__ import annotations
 
-import hmac
-
-from shared.config import SERVICES
+from shared.config import SERVICES, ServiceCredential
 from shared.errors import Unauthorized
 
 SSCARDCTL = "sscardctl"
 SERVICE_CLIENTS = frozenset((*SERVICES, SSCARDCTL))
+# Compared against when the name is unknown, so that an unknown name costs what a wrong secret
+# does.
+_NOBODY = ServiceCredential("0" * 64)
 
 
-def check_service_client(name: str | None, given_secret: str, expected_secret: str) -> str:
-    """The client's name when it may have a service token; Unauthorized otherwise (one answer
-    for an unknown name and a wrong secret). The secret is compared in constant time."""
-    secret_matches = hmac.compare_digest(given_secret.encode(), expected_secret.encode())
-    if not secret_matches or name not in SERVICE_CLIENTS:
+def check_service_client(
+    name: str | None, given_secret: str, credential: ServiceCredential | None
+) -> str:
+    """The client's name when it may have a service token: a known client presenting its own
+    secret. Unauthorized otherwise (one answer for an unknown name, a client without a
+    credential and a wrong secret). Compared in constant time."""
+    known = name in SERVICE_CLIENTS and credential is not None
+    matches = (credential if known and credential else _NOBODY).matches(given_secret)
+    if not (known and matches):
         raise Unauthorized("Unknown service or wrong secret.")
+    assert name is not None
     return name

@@ -9,9 +9,10 @@ from services.registration.domain.service_clients import check_service_client
 
 
 def issue_service_token(deps: Dependencies, *, client: str | None, secret: str) -> dict[str, Any]:
-    """A short-lived token with the role `service`, for a known client with the internal
-    secret; Unauthorized otherwise."""
-    name = check_service_client(client, secret, deps.settings.internal_secret())
+    """A short-lived token with the role `service` naming the client, for a known client
+    presenting its own secret; Unauthorized otherwise."""
+    credential = deps.settings.service_credential(client) if client else None
+    name = check_service_client(client, secret, credential)
     return deps.tokens.for_service(name)
 
 

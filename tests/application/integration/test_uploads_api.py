@@ -324,6 +324,8 @@ def test_the_claim_check_endpoint_is_for_services_only(service, client, token_au
     assert client.get(path).status_code == 401
     assert client.get(path, headers=citizen.headers).status_code == 403
     assert client.get(path, headers=token_authority.admin()).status_code == 403
+    for other in ("notification", "registration", "application", "sscardctl"):
+        assert client.get(path, headers=token_authority.service(other)).status_code == 403
     assert (
         client.get(
             f"/internal/v1/files/{'0' * 64}", headers=token_authority.service("printing")
@@ -354,7 +356,7 @@ def test_a_consumer_fetches_a_claim_check_over_http_with_a_service_token(
             "sha256": sha256,
             "content_type": "image/png",
         }
-        assert fetch_claimed_file(reference, tokens) == front
+        assert fetch_claimed_file(reference, tokens, base_url=base_url) == front
 
 
 def test_the_internal_endpoint_is_documented_as_internal(client):

@@ -30,7 +30,7 @@ def files(token_authority):
 
 
 @pytest.fixture(scope="module")
-def printing(tmp_path_factory, broker_url, token_authority):
+def printing(tmp_path_factory, broker_url, token_authority, files):
     """(settings, deps) with the demo banks, shared by a module's tests, on the session's
     vhost (so: no consuming from queues here)."""
     directory = tmp_path_factory.mktemp("printing")
@@ -44,6 +44,7 @@ def printing(tmp_path_factory, broker_url, token_authority):
                 "AMQP_URL": broker_url,
                 "SSCARD_VAR_DIR": str(directory / "var"),
                 "REGISTRATION_URL": token_authority.url,
+                "APPLICATION_URL": files.url,
                 "SSCARD_SERVICE_SECRET": TEST_SERVICE_SECRET,
                 "SSCARD_RETRY_DELAYS_MS": "100,200,400",
                 "LOG_FORMAT": "text",
@@ -57,9 +58,9 @@ def printing(tmp_path_factory, broker_url, token_authority):
 
 
 @pytest.fixture
-def printing_on_own_broker(settings_factory, fresh_broker_url):
+def printing_on_own_broker(settings_factory, fresh_broker_url, files):
     """A database and an empty vhost of its own, for tests that consume what is published."""
-    settings = settings_factory("printing", amqp_url=fresh_broker_url)
+    settings = settings_factory("printing", amqp_url=fresh_broker_url, APPLICATION_URL=files.url)
     seed_partner_banks(settings)
     deps = build(settings)
     yield settings, deps

@@ -297,7 +297,16 @@ def test_trace_lists_what_the_service_published_for_one_correlation_id_masked(
     assert_problem(
         client.get("/internal/v1/trace/corr-trace-1", headers=token_authority.citizen(account)), 403
     )
-    trace = client.get("/internal/v1/trace/corr-trace-1", headers=token_authority.service("ctl"))
+    for stranger in ("ctl", "application"):  # only sscardctl's own identity, and admins
+        assert_problem(
+            client.get(
+                "/internal/v1/trace/corr-trace-1", headers=token_authority.service(stranger)
+            ),
+            403,
+        )
+    trace = client.get(
+        "/internal/v1/trace/corr-trace-1", headers=token_authority.service("sscardctl")
+    )
     assert trace.status_code == 200
     [entry] = trace.get_json()["entries"]
     assert entry["kind"] == "published"

@@ -60,6 +60,8 @@ def printing_service(tmp_path_factory, token_authority):
     with ExitStack() as stack:
         amqp_url = stack.enter_context(isolated_vhost("bank"))
         database_url = stack.enter_context(temporary_database("printing", directory))
+        files = FileServer(token_authority)
+        stack.callback(files.stop)
         settings = load_settings(
             "printing",
             {
@@ -68,6 +70,7 @@ def printing_service(tmp_path_factory, token_authority):
                 "AMQP_URL": amqp_url,
                 "SSCARD_VAR_DIR": str(directory / "var"),
                 "REGISTRATION_URL": token_authority.url,
+                "APPLICATION_URL": files.url,
                 "SSCARD_SERVICE_SECRET": TEST_SERVICE_SECRET,
                 "SSCARD_RETRY_DELAYS_MS": "100,200,400",
                 "SSCARD_RELAY_POLL_INTERVAL": "0.01",
@@ -84,8 +87,6 @@ def printing_service(tmp_path_factory, token_authority):
         server = make_server("127.0.0.1", 0, app, threaded=True)
         threading.Thread(target=server.serve_forever, daemon=True).start()
         stack.callback(server.shutdown)
-        files = FileServer(token_authority)
-        stack.callback(files.stop)
         handlers = bind_handlers(HANDLERS, deps)
         stack.enter_context(
             running_consumer(settings, database, handlers, declare=printing_topology(database))

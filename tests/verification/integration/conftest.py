@@ -172,6 +172,7 @@ def verification(settings_factory, registry, file_server, analyser, analysis_mem
     settings = settings_factory(
         "verification",
         IDENTITY_REGISTRY_URL=registry.url,
+        APPLICATION_URL=file_server.url,
         VERIFICATION_REGISTRY_READ_TIMEOUT="0.5",
         VERIFICATION_REGISTRY_RETRIES="0",
     )

@@ -30,6 +30,7 @@ def verification(settings_factory, registry, file_server, analyser, analysis_mem
     settings = settings_factory(
         "verification",
         IDENTITY_REGISTRY_URL=registry.url,
+        APPLICATION_URL=file_server.url,
         VERIFICATION_REGISTRY_RETRIES="0",
         VERIFICATION_FACE_CACHE_RETENTION_DAYS=str(RETENTION.days),
     )

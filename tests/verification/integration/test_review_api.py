@@ -294,12 +294,13 @@ def test_an_image_the_application_service_cannot_give_is_a_clear_error(
     del verification.files.files[files["id_card_front"]["sha256"]]
     headers = token_authority.reviewer()
 
-    unreachable = api.get(f"/api/v1/reviews/{case_id}/files/photo", headers=headers)
+    # A claim check naming somewhere other than the application service is never fetched.
+    foreign = api.get(f"/api/v1/reviews/{case_id}/files/photo", headers=headers)
     tampered = api.get(f"/api/v1/reviews/{case_id}/files/id_card_back", headers=headers)
     deleted = api.get(f"/api/v1/reviews/{case_id}/files/id_card_front", headers=headers)
     unknown_kind = api.get(f"/api/v1/reviews/{case_id}/files/selfie", headers=headers)
 
-    assert (unreachable.status_code, unreachable.mimetype) == (503, PROBLEM)
+    assert (foreign.status_code, foreign.mimetype) == (502, PROBLEM)
     assert (tampered.status_code, tampered.mimetype) == (502, PROBLEM)
     assert (deleted.status_code, deleted.mimetype) == (410, PROBLEM)
     assert "no longer keeps" in deleted.get_json()["detail"]

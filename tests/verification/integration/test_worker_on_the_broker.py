@@ -39,6 +39,7 @@ def on_broker(settings_factory, fresh_broker_url, registry, file_server, analyse
         "verification",
         amqp_url=fresh_broker_url,
         IDENTITY_REGISTRY_URL=registry.url,
+        APPLICATION_URL=file_server.url,
         VERIFICATION_REGISTRY_RETRIES="0",
     )
     with verification_service(settings, registry, file_server, analyser, analysis_memo) as service:
