@@ -78,7 +78,15 @@ class Dependencies:
     def build_adapters(self) -> None:
         """Builds every adapter now rather than on first use: a worker finds a bad setting
         (a PII key, an encoder name) at start, not on its first message."""
-        for name in ("rules", "face_cache", "registry", "tokens", "files", "cipher", "memo"):
+        for name in (
+            "rules",
+            "face_cache",
+            "registry",
+            "service_tokens",
+            "files",
+            "cipher",
+            "memo",
+        ):
             getattr(self, name)
         self.analyser  # noqa: B018 (built now: its pool of processes starts with the worker)
 
