@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 
 from shared.config import SERVICES
 from shared.messaging.events import (
+    BANK_CONFIRMATION_STATUSES,
     BANK_FEEDBACK_EXCHANGE,
     BANK_REPORTED_STATUSES,
     EVENTS_EXCHANGE,
@@ -144,7 +145,11 @@ def service_grant(service: str, prefix: str = "") -> Grant:
 
 def bank_grant(code: str, prefix: str = "") -> Grant:
     check_bank_code(code)
-    statuses = "|".join(re.escape(status) for status in BANK_REPORTED_STATUSES)
+    # What a bank may say: a card's next step, or its confirmation of a block, unblock or
+    # cancel command.
+    statuses = "|".join(
+        re.escape(status) for status in (*BANK_REPORTED_STATUSES, *BANK_CONFIRMATION_STATUSES)
+    )
     return Grant(
         user=bank_user(code, prefix),
         configure=NOTHING,

@@ -34,7 +34,17 @@ def test_a_bank_publishes_only_its_own_reports_and_reads_only_its_queue():
     grant = bank_grant("ICBC")
     feedback = _topic(grant, "sscard.bank-feedback").write
     assert re.match(feedback, "bank.ICBC.printed")
-    for key in ("bank.CCB.printed", "bank.ICBC.printed.x", "bank.ICBC.#", "bank.ICBCX.printed"):
+    # Its confirmations of the block, unblock and cancel commands too.
+    for status in ("blocked", "unblocked", "cancelled"):
+        assert re.match(feedback, f"bank.ICBC.{status}"), status
+    for key in (
+        "bank.CCB.blocked",
+        "bank.ICBC.lost",
+        "bank.CCB.printed",
+        "bank.ICBC.printed.x",
+        "bank.ICBC.#",
+        "bank.ICBCX.printed",
+    ):
         assert not re.match(feedback, key), key
     assert re.match(grant.read, "print.ICBC") and not re.match(grant.read, "print.ICBCX")
     assert grant.configure == "^$"
