@@ -83,9 +83,11 @@ def _env(environ: Mapping[str, str], name: str) -> str | None:
     return value if value not in (None, "") else None
 
 
-class HttpSmsSender:
-    """The SMS gateway over HTTP: the simulator in development and demos, a real provider in
-    production (its URL, and its token as a bearer token)."""
+class _GatewayClient:
+    """What both gateway clients share: one endpoint under a base URL, an optional bearer
+    token, (connect, read) timeouts and a session that retries only a failed connection."""
+
+    PATH = ""
 
     def __init__(
         self,
@@ -94,10 +96,21 @@ class HttpSmsSender:
         token: str | None = None,
         timeout: tuple[float, float] = (CONNECT_TIMEOUT_SECONDS, DEFAULT_READ_TIMEOUT_SECONDS),
     ) -> None:
-        self.url = base_url.rstrip("/") + "/sms/v1/messages"
+        self.url = base_url.rstrip("/") + self.PATH
         self._token = token or None
         self.timeout = timeout
         self._session = _session()
+
+
+def _timeout(environ: Mapping[str, str], name: str) -> tuple[float, float]:
+    return (CONNECT_TIMEOUT_SECONDS, float(_env(environ, name) or DEFAULT_READ_TIMEOUT_SECONDS))
+
+
+class HttpSmsSender(_GatewayClient):
+    """The SMS gateway over HTTP: the simulator in development and demos, a real provider in
+    production (its URL, and its token as a bearer token)."""
+
+    PATH = "/sms/v1/messages"
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> HttpSmsSender:
@@ -105,10 +118,7 @@ class HttpSmsSender:
         return cls(
             service_url("sms_gateway", dict(environ)),
             token=_env(environ, "SMS_GATEWAY_TOKEN"),
-            timeout=(
-                CONNECT_TIMEOUT_SECONDS,
-                float(_env(environ, "SMS_GATEWAY_TIMEOUT_SECONDS") or DEFAULT_READ_TIMEOUT_SECONDS),
-            ),
+            timeout=_timeout(environ, "SMS_GATEWAY_TIMEOUT_SECONDS"),
         )
 
     def send(self, phone: str, text: str) -> str | None:
@@ -164,20 +174,10 @@ def carrier_verify_url(environ: Mapping[str, str] | None = None) -> str:
     return (own or service_url("sms_gateway", dict(environ))).rstrip("/")
 
 
-class CarrierCheck:
+class CarrierCheck(_GatewayClient):
     """Is this phone registered with its carrier to this name and ID number?"""
 
-    def __init__(
-        self,
-        base_url: str,
-        *,
-        token: str | None = None,
-        timeout: tuple[float, float] = (CONNECT_TIMEOUT_SECONDS, DEFAULT_READ_TIMEOUT_SECONDS),
-    ) -> None:
-        self.url = base_url.rstrip("/") + "/carrier/v1/verify"
-        self._token = token or None
-        self.timeout = timeout
-        self._session = _session()
+    PATH = "/carrier/v1/verify"
 
     @classmethod
     def from_environment(cls, environ: Mapping[str, str] | None = None) -> CarrierCheck:
@@ -188,12 +188,7 @@ class CarrierCheck:
         return cls(
             carrier_verify_url(environ),
             token=token,
-            timeout=(
-                CONNECT_TIMEOUT_SECONDS,
-                float(
-                    _env(environ, "CARRIER_VERIFY_TIMEOUT_SECONDS") or DEFAULT_READ_TIMEOUT_SECONDS
-                ),
-            ),
+            timeout=_timeout(environ, "CARRIER_VERIFY_TIMEOUT_SECONDS"),
         )
 
     def verify(self, phone: str, name: str, id_number: str) -> bool:
