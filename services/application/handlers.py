@@ -1,4 +1,4 @@
-"""What the application service does with each event it consumes: one function per type.
+"""What the application service does with each event it consumes.
 
 Outlet events keep the outlet read model; verification and card events move an application's
 status and add to its timeline. Every handler tolerates duplicates (the timeline is keyed by
@@ -14,13 +14,16 @@ from services.application.use_cases.progress import record_progress
 from shared.db.uow import UnitOfWork
 from shared.messaging.consumer import DependentHandler
 from shared.messaging.envelope import Event
+from shared.messaging.topology import CARD_EVENTS, VERIFICATION_OUTCOMES, VERIFICATION_STARTED
 
 
 def handle_outlet_upserted(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
     upsert_outlet(uow, deps, outlet=event.data, version_at=parse_time(event.time))
 
 
-def _record_progress(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+def handle_progress_event(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
+    """Every verification and card event moves the application the same way: they differ only
+    in their type, which the status machine reads."""
     record_progress(
         uow,
         deps,
@@ -32,61 +35,9 @@ def _record_progress(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
     )
 
 
-def handle_verification_started(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
-    _record_progress(deps, uow, event)
-
-
-def handle_verification_review_required(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
-    _record_progress(deps, uow, event)
-
-
-def handle_verification_approved(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
-    _record_progress(deps, uow, event)
-
-
-def handle_verification_rejected(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
-    _record_progress(deps, uow, event)
-
-
-def handle_card_print_requested(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
-    _record_progress(deps, uow, event)
-
-
-def handle_card_printed(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
-    _record_progress(deps, uow, event)
-
-
-def handle_card_print_failed(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
-    _record_progress(deps, uow, event)
-
-
-def handle_card_shipped(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
-    _record_progress(deps, uow, event)
-
-
-def handle_card_ready_for_pickup(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
-    _record_progress(deps, uow, event)
-
-
-def handle_card_collected(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
-    _record_progress(deps, uow, event)
-
-
-def handle_card_activated(deps: Dependencies, uow: UnitOfWork, event: Event) -> None:
-    _record_progress(deps, uow, event)
-
-
 HANDLERS: dict[str, DependentHandler] = {
     "outlet.upserted": handle_outlet_upserted,
-    "verification.started": handle_verification_started,
-    "verification.review_required": handle_verification_review_required,
-    "verification.approved": handle_verification_approved,
-    "verification.rejected": handle_verification_rejected,
-    "card.print_requested": handle_card_print_requested,
-    "card.printed": handle_card_printed,
-    "card.print_failed": handle_card_print_failed,
-    "card.shipped": handle_card_shipped,
-    "card.ready_for_pickup": handle_card_ready_for_pickup,
-    "card.collected": handle_card_collected,
-    "card.activated": handle_card_activated,
+    **dict.fromkeys(
+        (VERIFICATION_STARTED, *VERIFICATION_OUTCOMES, *CARD_EVENTS), handle_progress_event
+    ),
 }
