@@ -80,6 +80,18 @@ _DONE = {
 }
 
 
+def announce_card_event(
+    uow: UnitOfWork, event_type: str, card: Card, occurred_at: datetime, **extra
+) -> None:
+    """The card's event on `sscard.events`, about the card, in its application's correlation."""
+    uow.add_event(
+        event_type,
+        _event_data(card, occurred_at, **extra),
+        subject=card.card_id,
+        correlation_id=card.application_id,
+    )
+
+
 def _event_data(card: Card, occurred_at: datetime, **extra) -> dict:
     return {
         "card_id": card.card_id,
@@ -182,12 +194,7 @@ def report_card_lost(
         now = utcnow()
         _move(uow, card, CardStatus.LOST, actor, now)
         reported_by = "holder" if actor.kind == "holder" else "operator"
-        uow.add_event(
-            "card.reported_lost",
-            _event_data(card, now, reported_by=reported_by),
-            subject=card.card_id,
-            correlation_id=card.application_id,
-        )
+        announce_card_event(uow, "card.reported_lost", card, now, reported_by=reported_by)
         send_bank_command(uow, deps, card, bank_commands.BLOCK_REQUEST, at=now)
         uow.session.flush()
     return card_details(uow.session, card)
@@ -208,12 +215,7 @@ def unblock_card(
     _judge(card, Action.UNBLOCK)
     now = utcnow()
     _move(uow, card, CardStatus.ACTIVATED, actor, now, outlet_id=outlet_id)
-    uow.add_event(
-        "card.unblocked",
-        _event_data(card, now, unblocked_at_outlet_id=outlet_id),
-        subject=card.card_id,
-        correlation_id=card.application_id,
-    )
+    announce_card_event(uow, "card.unblocked", card, now, unblocked_at_outlet_id=outlet_id)
     send_bank_command(uow, deps, card, bank_commands.UNBLOCK_REQUEST, at=now, outlet_id=outlet_id)
     uow.session.flush()
     return card_details(uow.session, card)
@@ -254,11 +256,8 @@ def replace_card(
     _move(uow, old, CardStatus.REPLACED, actor, now, reason=reason)
     old.replaced_by_card_id = new.card_id
     uow.session.flush()
-    uow.add_event(
-        "card.replaced",
-        _event_data(old, now, new_card_id=new.card_id, replacement_reason=reason),
-        subject=old.card_id,
-        correlation_id=old.application_id,
+    announce_card_event(
+        uow, "card.replaced", old, now, new_card_id=new.card_id, replacement_reason=reason
     )
     send_bank_command(uow, deps, old, bank_commands.CANCEL_REQUEST, at=now, reason="replaced")
     send_to_print(uow, deps, new, applicant, reprint=False)
@@ -279,12 +278,7 @@ def cancel_card(
     if _judge(card, Action.CANCEL):
         now = utcnow()
         _move(uow, card, CardStatus.CANCELLED, actor, now, reason=reason)
-        uow.add_event(
-            "card.cancelled",
-            _event_data(card, now, cancellation_reason=reason),
-            subject=card.card_id,
-            correlation_id=card.application_id,
-        )
+        announce_card_event(uow, "card.cancelled", card, now, cancellation_reason=reason)
         send_bank_command(uow, deps, card, bank_commands.CANCEL_REQUEST, at=now, reason=reason)
         uow.session.flush()
     return card_details(uow.session, card)

@@ -7,8 +7,9 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from services.printing.dao import dao_add_expiry_notice, dao_list_live_cards_expiring
+from services.printing.use_cases.after_activation import announce_card_event
 from shared.db.uow import UnitOfWork
-from shared.time import format_time, utcnow
+from shared.time import utcnow
 
 # Days ahead, widest first: a card inside the 30-day window gets the 30-day notice only.
 THRESHOLDS = (90, 30)
@@ -29,21 +30,13 @@ def notify_expiring_cards(uow: UnitOfWork, *, today: date, limit: int = 200) -> 
         )
         for card in cards:
             dao_add_expiry_notice(uow.session, card.card_id, days_ahead, now)
-            uow.add_event(
+            announce_card_event(
+                uow,
                 "card.expiry_approaching",
-                {
-                    "card_id": card.card_id,
-                    "application_id": card.application_id,
-                    "account_id": card.account_id,
-                    "bank_code": card.bank_code,
-                    "outlet_id": card.outlet_id,
-                    "card_serial": card.card_serial,
-                    "occurred_at": format_time(now),
-                    "expiry_date": card.expiry_date.isoformat(),
-                    "days_ahead": days_ahead,
-                },
-                subject=card.card_id,
-                correlation_id=card.application_id,
+                card,
+                now,
+                expiry_date=card.expiry_date.isoformat(),
+                days_ahead=days_ahead,
             )
             sent += 1
     return sent
